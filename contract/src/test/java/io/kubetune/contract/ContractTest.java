@@ -1,0 +1,98 @@
+package io.kubetune.contract;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ContractTest {
+
+  @Test
+  void progressRoundTripsAndOmitsUnknownFields() {
+    TrainerProgress progress =
+        new TrainerProgress(
+            Contract.SCHEMA_VERSION,
+            TrainerStage.TRAINING,
+            12L,
+            100L,
+            0.5,
+            4096L,
+            812.5,
+            1.25,
+            1e-4,
+            new EvalMetrics(1.5, 0.42),
+            new EvalMetrics(2.5, 0.21),
+            Map.of("learningRate", 2e-4),
+            null,
+            List.of(new CheckpointInfo(10, "/artifacts/checkpoints/j/step-10", 1.6)),
+            "2026-11-22T10:00:00Z");
+    String json = Contract.write(progress);
+    assertTrue(!json.contains("\"dataset\""), "null fields are omitted: " + json);
+    assertEquals(progress, Contract.read(json, TrainerProgress.class));
+  }
+
+  @Test
+  void newerWritersAreReadByOlderReaders() {
+    TrainerProgress p =
+        Contract.read(
+            "{\"schemaVersion\":2,\"stage\":\"TRAINING\",\"step\":3,\"futureField\":1}",
+            TrainerProgress.class);
+    assertEquals(3L, p.step());
+  }
+
+  @Test
+  void garbageIsAContractExceptionNamingTheType() {
+    ContractException e =
+        assertThrows(
+            ContractException.class, () -> Contract.read("{not json", TrainerResult.class));
+    assertTrue(e.getMessage().contains("TrainerResult"), e.getMessage());
+    assertThrows(ContractException.class, () -> Contract.read("", TrainerProgress.class));
+  }
+
+  @Test
+  void strictConfigReadingNamesTheUnknownField() {
+    ContractException e =
+        assertThrows(
+            ContractException.class,
+            () -> Contract.readStrict("{\"jobName\":\"a\",\"epocs\":3}", TrainerConfig.class));
+    assertTrue(e.getMessage().contains("epocs"), e.getMessage());
+  }
+
+  @Test
+  void datasetReportIsCutToFitATerminationMessageKeepingCounts() {
+    List<DatasetError> errors = new ArrayList<>();
+    for (int i = 1; i <= 500; i++) {
+      errors.add(new DatasetError(i, DatasetErrorCode.MALFORMED_JSON, "x".repeat(100)));
+    }
+    DatasetReport big = new DatasetReport(false, "chat", 0, 0, 0, 0, 500, errors);
+    String text = Contract.writeBounded(big);
+    assertTrue(text.getBytes(StandardCharsets.UTF_8).length <= 4096);
+    DatasetReport back = Contract.read(text, DatasetReport.class);
+    assertEquals(500, back.errorCount());
+    assertTrue(back.errors().size() > 10 && back.errors().size() < 500);
+    assertEquals(1, back.errors().get(0).line());
+  }
+
+  @Test
+  void longFailureMessagesAreShortenedNotDropped() {
+    TrainerResult r =
+        new TrainerResult(
+            1, false, FailureReason.MODEL_INVALID, "y".repeat(10_000), null, null, null, null, 0L);
+    String text = Contract.writeBounded(r);
+    assertTrue(text.getBytes(StandardCharsets.UTF_8).length <= 4096);
+    assertEquals(FailureReason.MODEL_INVALID, Contract.read(text, TrainerResult.class).failure());
+  }
+
+  @Test
+  void exitCodesMapBackToReasons() {
+    for (FailureReason r : FailureReason.values()) {
+      assertEquals(r, FailureReason.fromExitCode(r.exitCode()));
+    }
+    assertEquals(FailureReason.INTERNAL_ERROR, FailureReason.fromExitCode(137));
+  }
+}

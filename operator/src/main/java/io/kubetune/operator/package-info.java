@@ -1,0 +1,2 @@
+/** The kubetune operator: FineTuneJob and AdapterDeployment controllers. */
+package io.kubetune.operator;

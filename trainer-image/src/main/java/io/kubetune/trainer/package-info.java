@@ -1,0 +1,2 @@
+/** The kubetune trainer: LoRA/QLoRA fine-tuning of Llama-family models on DJL. */
+package io.kubetune.trainer;
