@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Creates (once) a Python virtualenv holding the reference implementation (HF transformers + PEFT)
+# and prints the path of its python. Interop tests and benchmarks call this; it is idempotent and
+# keyed by the requirements file, so a change of pins builds a fresh environment.
+# KUBETUNE_PYREF overrides where the environment lives.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+req="$here/requirements.txt"
+key="$(sha256sum "$req" | cut -c1-12)"
+dir="${KUBETUNE_PYREF:-${XDG_CACHE_HOME:-$HOME/.cache}/kubetune/pyref-$key}"
+py="${PYTHON:-python3}"
+if [ ! -x "$dir/bin/python" ] || [ ! -f "$dir/.complete" ]; then
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  "$py" -m venv "$dir" >&2
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2
+  touch "$dir/.complete"
+fi
+echo "$dir/bin/python"
