@@ -13,7 +13,8 @@ if [ ! -x "$dir/bin/python" ] || [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir"
   mkdir -p "$(dirname "$dir")"
   "$py" -m venv "$dir" >&2
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2
+  # The public index is unreachable here; --retries 0 falls through to the local mirror at once.
+  "$dir/bin/python" -m pip install -q --retries 0 --disable-pip-version-check -r "$req" >&2
   touch "$dir/.complete"
 fi
 echo "$dir/bin/python"

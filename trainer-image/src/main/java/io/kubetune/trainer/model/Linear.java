@@ -8,9 +8,9 @@ import java.util.List;
  * name (e.g. {@code model.layers.3.self_attn.q_proj}).
  *
  * <p>This is the seam between the model and the fine-tuning methods: the model only ever calls
- * {@link #forward}; LoRA wraps a frozen projection and adds its low-rank update, QLoRA replaces
- * the dense weight by NF4 blocks dequantized on the fly, and full/partial fine-tuning mark the
- * dense weight trainable.
+ * {@link #forward}; LoRA wraps a frozen projection and adds its low-rank update, QLoRA replaces the
+ * dense weight by NF4 blocks dequantized on the fly, and full/partial fine-tuning mark the dense
+ * weight trainable.
  */
 public interface Linear {
 

@@ -1,2 +1,0 @@
-/** The kubetune operator: FineTuneJob and AdapterDeployment controllers. */
-package io.kubetune.operator;
