@@ -9,9 +9,12 @@ req="$here/requirements.txt"
 key="$(sha256sum "$req" | cut -c1-12)"
 dir="${KUBETUNE_PYREF:-${XDG_CACHE_HOME:-$HOME/.cache}/kubetune/pyref-$key}"
 py="${PYTHON:-python3}"
+mkdir -p "$(dirname "$dir")"
+# Several test JVMs may ask at once: one installs, the others wait for it.
+exec 9>"$dir.lock"
+flock 9
 if [ ! -x "$dir/bin/python" ] || [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir"
-  mkdir -p "$(dirname "$dir")"
   "$py" -m venv "$dir" >&2
   # The public index is unreachable here; --retries 0 falls through to the local mirror at once.
   "$dir/bin/python" -m pip install -q --retries 0 --disable-pip-version-check -r "$req" >&2
