@@ -285,38 +285,18 @@ public final class AdapterSynchronizer implements AutoCloseable {
       pods.computeIfAbsent(endpoint.name(), n -> new PodState());
     }
 
-    // Round 1: listings.
+    // Round 1: listings. A pod that cannot be listed gets its failure for every adapter.
+    Map<String, Listing> rawListings =
+        round(endpoints, this::list, (endpoint, failure) -> new Listing(null, failure));
     Map<String, PodAdapterResult> podErrors = new HashMap<>();
-    Map<String, Map<String, ServedAdapter>> listings =
-        round(
-                endpoints,
-                endpoint -> {
-                  Map<String, ServedAdapter> byName = new LinkedHashMap<>();
-                  try {
-                    for (ServedAdapter a : client.list(endpoint.management(), settings.model())) {
-                      byName.put(a.name(), a);
-                    }
-                  } catch (DjlServingException e) {
-                    return new Listing(null, e);
-                  }
-                  return new Listing(byName, null);
-                },
-                (endpoint, failure) -> new Listing(null, failure))
-            .entrySet()
-            .stream()
-            .filter(
-                e -> {
-                  Listing listing = e.getValue();
-                  if (listing.adapters() == null) {
-                    podErrors.put(e.getKey(), podFailure(e.getKey(), listing));
-                    return false;
-                  }
-                  return true;
-                })
-            .collect(
-                LinkedHashMap::new,
-                (m, e) -> m.put(e.getKey(), e.getValue().adapters()),
-                Map::putAll);
+    Map<String, Map<String, ServedAdapter>> listings = new LinkedHashMap<>();
+    for (Map.Entry<String, Listing> e : rawListings.entrySet()) {
+      if (e.getValue().adapters() == null) {
+        podErrors.put(e.getKey(), podFailure(e.getKey(), e.getValue()));
+      } else {
+        listings.put(e.getKey(), e.getValue().adapters());
+      }
+    }
 
     // Target served names need every listing: the plain name is only reused when no pod has it.
     Set<String> logicalNames = new HashSet<>();
@@ -409,6 +389,18 @@ public final class AdapterSynchronizer implements AutoCloseable {
       allRemovals.addAll(removals.getOrDefault(endpoint.name(), List.of()));
     }
     return new SyncResult(List.copyOf(out), List.copyOf(allRemovals));
+  }
+
+  private Listing list(PodEndpoint endpoint) {
+    Map<String, ServedAdapter> byName = new LinkedHashMap<>();
+    try {
+      for (ServedAdapter a : client.list(endpoint.management(), settings.model())) {
+        byName.put(a.name(), a);
+      }
+    } catch (DjlServingException e) {
+      return new Listing(null, e);
+    }
+    return new Listing(byName, null);
   }
 
   // ---------------------------------------------------------------- naming
@@ -834,7 +826,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
           null,
           true);
     }
-    boolean transientFailure = e.reason().isTransient() || e.reason() == Reason.MODEL_NOT_FOUND;
+    boolean transientFailure = e.reason().isTransient();
     return new PodAdapterResult(
         pod, "", "", Phase.FAILED, e.reason().reason(), e.userMessage(), null, transientFailure);
   }

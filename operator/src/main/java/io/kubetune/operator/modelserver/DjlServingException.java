@@ -66,10 +66,19 @@ public final class DjlServingException extends Exception {
       return hint;
     }
 
-    /** Returns true for failures that may clear by themselves (worth retrying with backoff). */
+    /**
+     * Returns true for failures that may clear by themselves: the server is starting, restarting or
+     * overloaded, or the base model is still loading.
+     */
     public boolean isTransient() {
       return switch (this) {
-        case SERVER_UNAVAILABLE, SERVER_UNREACHABLE, TIMEOUT, INTERRUPTED, SERVER_ERROR -> true;
+        case MODEL_NOT_FOUND,
+            SERVER_UNAVAILABLE,
+            SERVER_UNREACHABLE,
+            TIMEOUT,
+            INTERRUPTED,
+            SERVER_ERROR ->
+            true;
         default -> false;
       };
     }
