@@ -39,6 +39,13 @@ public final class FakeDjlServing implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  static {
+    // The JDK server writes headers and body separately; without TCP_NODELAY each answer waits
+    // for the client's delayed ACK (~40 ms), which would make the fake, not the code, the
+    // bottleneck. Read once when the JDK server is first used in this JVM.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
+  }
+
   /** One registered adapter. */
   public record Adapter(String name, String src, boolean pin, boolean loaded, boolean lost) {}
 
