@@ -23,9 +23,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Makes every ready DJL Serving pod hold exactly the desired adapters, over the management API.
@@ -55,6 +56,8 @@ import java.util.regex.Pattern;
  */
 public final class AdapterSynchronizer implements AutoCloseable {
 
+  private static final Logger LOG = LoggerFactory.getLogger(AdapterSynchronizer.class);
+
   /** Reason used when a registered adapter does not answer inference yet. */
   public static final String ADAPTER_NOT_READY = "AdapterNotReady";
 
@@ -66,6 +69,9 @@ public final class AdapterSynchronizer implements AutoCloseable {
 
   /** Reason used when an earlier, timed-out round on the pod is still running. */
   public static final String POD_BUSY = "PodSyncBusy";
+
+  /** Reason used when syncing a pod failed unexpectedly (an operator bug; see its log). */
+  public static final String SYNC_ERROR = "SyncError";
 
   /** Reason used for an adapter loaded and confirmed on a pod. */
   public static final String LOADED = "Loaded";
@@ -286,15 +292,21 @@ public final class AdapterSynchronizer implements AutoCloseable {
     }
 
     // Round 1: listings. A pod that cannot be listed gets its failure for every adapter.
-    Map<String, Listing> rawListings =
-        round(endpoints, this::list, (endpoint, failure) -> new Listing(null, failure));
-    Map<String, PodAdapterResult> podErrors = new HashMap<>();
+    Map<String, PodAdapterResult> podErrors = new ConcurrentHashMap<>();
+    Map<String, Listing> rawListings = round(endpoints, this::list, podErrors);
     Map<String, Map<String, ServedAdapter>> listings = new LinkedHashMap<>();
     for (Map.Entry<String, Listing> e : rawListings.entrySet()) {
-      if (e.getValue().adapters() == null) {
-        podErrors.put(e.getKey(), podFailure(e.getKey(), e.getValue()));
-      } else {
+      DjlServingException failure = e.getValue().failure();
+      if (failure == null) {
         listings.put(e.getKey(), e.getValue().adapters());
+      } else {
+        podErrors.put(
+            e.getKey(),
+            podFailure(
+                e.getKey(),
+                failure.reason().reason(),
+                failure.userMessage(),
+                failure.reason().isTransient()));
       }
     }
 
@@ -313,7 +325,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
         round(
             listed,
             endpoint -> ensure(endpoint, desired, targets, listings.get(endpoint.name())),
-            (endpoint, failure) -> null);
+            podErrors);
 
     Map<String, AdapterResult> results = new LinkedHashMap<>();
     for (DesiredAdapter d : desired) {
@@ -326,21 +338,17 @@ public final class AdapterSynchronizer implements AutoCloseable {
           r = list.stream().filter(x -> x.adapter().equals(d.name())).findFirst().orElse(null);
         }
         if (r == null) {
-          PodAdapterResult error = podErrors.get(endpoint.name());
-          r =
-              error != null
-                  ? withAdapter(error, d.name(), target)
-                  : new PodAdapterResult(
+          PodAdapterResult error =
+              podErrors.getOrDefault(
+                  endpoint.name(),
+                  podFailure(
                       endpoint.name(),
-                      d.name(),
-                      target,
-                      Phase.FAILED,
                       POD_TIMEOUT,
                       "pod did not finish within "
                           + settings.podTimeout()
                           + "; its remaining work is retried on the next sync",
-                      null,
-                      true);
+                      true));
+          r = withAdapter(error, d.name(), target);
         }
         podResults.add(r);
       }
@@ -363,7 +371,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
             endpoint ->
                 cleanup(
                     endpoint, listings.get(endpoint.name()), logicalNames, keepByLogical, targets),
-            (endpoint, failure) -> List.of());
+            new ConcurrentHashMap<>());
     current.keySet().retainAll(logicalNames);
     plainDigests.keySet().retainAll(logicalNames);
 
@@ -469,8 +477,8 @@ public final class AdapterSynchronizer implements AutoCloseable {
     ServedAdapter listed = listing.get(served);
     if (listed == null) {
       Confirmed confirmed = state.confirmed.remove(served);
-      boolean lost = confirmed != null || state.registeredAt.containsKey(served);
-      state.registeredAt.remove(served);
+      boolean lost = confirmed != null || state.waitingSince.containsKey(served);
+      state.forget(served);
       if (lost) {
         // It was ours and is gone: the pod or its worker restarted.
         state.restarts++;
@@ -496,6 +504,11 @@ public final class AdapterSynchronizer implements AutoCloseable {
     Backoff backoff = state.backoff.get(served);
     if (confirmed == null && backoff != null && backoff.active(now)) {
       return backoff.last().withSuffix(retryIn(backoff, now));
+    }
+    if (confirmed == null) {
+      // Found registered but unconfirmed (e.g. after an operator restart): the load timeout runs
+      // from now.
+      state.waitingSince.putIfAbsent(served, now);
     }
     return probe(endpoint, state, d, served, listing, pinNote, confirmed);
   }
@@ -527,7 +540,9 @@ public final class AdapterSynchronizer implements AutoCloseable {
       }
       // Registered meanwhile (a listing race): confirm it like our own registration.
     }
+    state.forget(served);
     state.registeredAt.put(served, now);
+    state.waitingSince.put(served, now);
     listing.put(served, new ServedAdapter(served, d.src(), true, d.pin()));
     String note = lost ? "; re-registered after the server lost it (pod or worker restart)" : "";
     return probe(endpoint, state, d, served, listing, note, null);
@@ -554,20 +569,24 @@ public final class AdapterSynchronizer implements AutoCloseable {
         try {
           unregisterQuietly(endpoint, served);
           listing.remove(served);
-          state.registeredAt.remove(served);
+          state.forget(served);
           state.restarts++;
           return register(endpoint, state, d, served, listing, true);
         } finally {
           state.reregistering.remove(served);
         }
       }
-      Instant registeredAt = state.registeredAt.get(served);
       Instant now = clock.instant();
-      if (registeredAt != null
-          && Duration.between(registeredAt, now).compareTo(settings.loadTimeout()) >= 0) {
+      if (previously != null) {
+        // Confirmed before and stopped answering: the load timeout runs from now.
+        state.waitingSince.put(served, now);
+      }
+      Instant waitingSince = state.waitingSince.get(served);
+      if (waitingSince != null
+          && Duration.between(waitingSince, now).compareTo(settings.loadTimeout()) >= 0) {
         unregisterQuietly(endpoint, served);
         listing.remove(served);
-        state.registeredAt.remove(served);
+        state.forget(served);
         return fail(
             state,
             endpoint,
@@ -578,7 +597,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
                 + served
                 + " did not answer inference within "
                 + settings.loadTimeout()
-                + " of registration ("
+                + " ("
                 + e.userMessage()
                 + "); unregistered, will register again",
             false);
@@ -602,11 +621,16 @@ public final class AdapterSynchronizer implements AutoCloseable {
       return pending;
     }
     Instant now = clock.instant();
-    Instant registeredAt = state.registeredAt.get(served);
+    // Load time is registration to first confirmation; re-confirmations keep it.
+    Instant registeredAt = state.registeredAt.remove(served);
     Double seconds =
-        previously != null
-            ? previously.loadSeconds()
-            : registeredAt == null ? null : Duration.between(registeredAt, now).toMillis() / 1000.0;
+        registeredAt != null
+            ? Double.valueOf(Duration.between(registeredAt, now).toMillis() / 1000.0)
+            : state.loadSeconds.get(served);
+    if (seconds != null) {
+      state.loadSeconds.put(served, seconds);
+    }
+    state.waitingSince.remove(served);
     state.confirmed.put(served, new Confirmed(now, seconds));
     state.backoff.remove(served);
     return loaded(endpoint, d, served, seconds, note);
@@ -711,7 +735,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
       state.backoff.remove(key);
       state.backoff.remove(served);
       state.confirmed.remove(served);
-      state.registeredAt.remove(served);
+      state.forget(served);
       listing.remove(served);
       out.add(new Removal(endpoint.name(), served, true, null, "unregistered " + served));
     }
@@ -813,22 +837,9 @@ public final class AdapterSynchronizer implements AutoCloseable {
         r.transientFailure());
   }
 
-  private PodAdapterResult podFailure(String pod, Listing listing) {
-    DjlServingException e = listing.failure();
-    if (e == null) {
-      return new PodAdapterResult(
-          pod,
-          "",
-          "",
-          Phase.FAILED,
-          POD_TIMEOUT,
-          "listing adapters did not finish within " + settings.podTimeout(),
-          null,
-          true);
-    }
-    boolean transientFailure = e.reason().isTransient();
-    return new PodAdapterResult(
-        pod, "", "", Phase.FAILED, e.reason().reason(), e.userMessage(), null, transientFailure);
+  private static PodAdapterResult podFailure(
+      String pod, String reason, String message, boolean transientFailure) {
+    return new PodAdapterResult(pod, "", "", Phase.FAILED, reason, message, null, transientFailure);
   }
 
   // ---------------------------------------------------------------- rounds
@@ -836,13 +847,15 @@ public final class AdapterSynchronizer implements AutoCloseable {
   private record Listing(Map<String, ServedAdapter> adapters, DjlServingException failure) {}
 
   /**
-   * Runs {@code work} for every pod in parallel, each within the pod budget. A pod whose previous
-   * work is still running (it timed out earlier) is skipped instead of queued behind itself.
+   * Runs {@code work} for every pod in parallel, each within the pod budget, and returns the values
+   * of the pods that finished. A pod that ran out of time, whose previous work is still running (it
+   * timed out earlier; it is skipped rather than queued behind itself), or whose work failed
+   * unexpectedly gets an entry in {@code podErrors} instead, so one pod never stops the others.
    */
   private <T> Map<String, T> round(
       List<PodEndpoint> endpoints,
       Function<PodEndpoint, T> work,
-      BiFunction<PodEndpoint, DjlServingException, T> onTimeout) {
+      Map<String, PodAdapterResult> podErrors) {
     Map<String, Future<T>> futures = new LinkedHashMap<>();
     Map<String, T> out = new LinkedHashMap<>();
     for (PodEndpoint endpoint : endpoints) {
@@ -852,7 +865,15 @@ public final class AdapterSynchronizer implements AutoCloseable {
           executor.submit(
               () -> {
                 if (!state.lock.tryLock()) {
-                  return onTimeout.apply(endpoint, busy(endpoint));
+                  podErrors.put(
+                      endpoint.name(),
+                      podFailure(
+                          endpoint.name(),
+                          POD_BUSY,
+                          "an earlier sync of this pod is still running; retried on the next"
+                              + " sync",
+                          true));
+                  return null;
                 }
                 try {
                   return work.apply(endpoint);
@@ -872,14 +893,17 @@ public final class AdapterSynchronizer implements AutoCloseable {
         }
       } catch (TimeoutException e) {
         future.cancel(true);
-        T value = onTimeout.apply(endpoint, null);
-        if (value != null) {
-          out.put(endpoint.name(), value);
-        }
       } catch (ExecutionException e) {
-        // A bug, not a server failure: surface it rather than report a misleading status.
-        throw new IllegalStateException(
-            "adapter sync failed on pod " + endpoint.name(), e.getCause());
+        LOG.error("adapter sync failed on pod {}", endpoint.name(), e.getCause());
+        podErrors.put(
+            endpoint.name(),
+            podFailure(
+                endpoint.name(),
+                SYNC_ERROR,
+                "internal error while syncing this pod ("
+                    + e.getCause()
+                    + "); see the operator log",
+                false));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         futures.values().forEach(f -> f.cancel(true));
@@ -887,15 +911,6 @@ public final class AdapterSynchronizer implements AutoCloseable {
       }
     }
     return out;
-  }
-
-  private DjlServingException busy(PodEndpoint endpoint) {
-    return new DjlServingException(
-        Reason.TIMEOUT,
-        0,
-        "sync pod " + endpoint.name(),
-        "an earlier sync of this pod is still running",
-        null);
   }
 
   private static String retryIn(Backoff backoff, Instant now) {
@@ -940,10 +955,20 @@ public final class AdapterSynchronizer implements AutoCloseable {
   private static final class PodState {
     final ReentrantLock lock = new ReentrantLock();
     final Map<String, Confirmed> confirmed = new HashMap<>();
+    // When we registered a served name (for its load time), until it is first confirmed.
     final Map<String, Instant> registeredAt = new HashMap<>();
+    // Since when a registered served name has been waiting for confirmation (load timeout).
+    final Map<String, Instant> waitingSince = new HashMap<>();
+    final Map<String, Double> loadSeconds = new HashMap<>();
     final Map<String, Backoff> backoff = new HashMap<>();
     final Set<String> reregistering = new HashSet<>();
     volatile int restarts;
+
+    void forget(String served) {
+      registeredAt.remove(served);
+      waitingSince.remove(served);
+      loadSeconds.remove(served);
+    }
   }
 
   private record Confirmed(Instant at, Double loadSeconds) {}

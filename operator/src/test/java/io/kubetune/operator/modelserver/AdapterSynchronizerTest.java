@@ -281,6 +281,12 @@ class AdapterSynchronizerTest {
     AdapterResult done = converge(desired).adapter("a");
     assertEquals(3, done.loadedReplicas());
     assertEquals(1, fakes.get(0).registers.get(), "confirmed without registering twice");
+    assertEquals(
+        BACKOFF.toSeconds(),
+        podResult(done, "pod-0").loadSeconds(),
+        0.001,
+        "load time runs from registration to the confirming inference");
+    assertEquals(BACKOFF.toSeconds(), done.loadSeconds(), 0.001, "the slowest pod's load time");
   }
 
   @Test
