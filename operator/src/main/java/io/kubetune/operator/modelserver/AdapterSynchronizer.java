@@ -73,6 +73,9 @@ public final class AdapterSynchronizer implements AutoCloseable {
   /** Reason used when syncing a pod failed unexpectedly (an operator bug; see its log). */
   public static final String SYNC_ERROR = "SyncError";
 
+  /** Reason used when the pod's base model does not report Healthy on /ping. */
+  public static final String BASE_MODEL_NOT_READY = "BaseModelNotReady";
+
   /** Reason used for an adapter loaded and confirmed on a pod. */
   public static final String LOADED = "Loaded";
 
@@ -297,7 +300,11 @@ public final class AdapterSynchronizer implements AutoCloseable {
     Map<String, Map<String, ServedAdapter>> listings = new LinkedHashMap<>();
     for (Map.Entry<String, Listing> e : rawListings.entrySet()) {
       DjlServingException failure = e.getValue().failure();
-      if (failure == null) {
+      if (e.getValue().modelNotReady() != null) {
+        podErrors.put(
+            e.getKey(),
+            podFailure(e.getKey(), BASE_MODEL_NOT_READY, e.getValue().modelNotReady(), true));
+      } else if (failure == null) {
         listings.put(e.getKey(), e.getValue().adapters());
       } else {
         podErrors.put(
@@ -402,13 +409,26 @@ public final class AdapterSynchronizer implements AutoCloseable {
   private Listing list(PodEndpoint endpoint) {
     Map<String, ServedAdapter> byName = new LinkedHashMap<>();
     try {
+      // /ping answers 200 while the model is still PENDING: read the model's own status, and
+      // leave a pod whose base model is not serving alone rather than fail registrations on it.
+      PingStatus ping = client.ping(endpoint.management());
+      if (!ping.isHealthy(settings.model())) {
+        return new Listing(
+            null,
+            null,
+            "base model '"
+                + settings.model()
+                + "' is "
+                + ping.models().getOrDefault(settings.model(), "not loaded")
+                + " on this pod; adapters are registered once it reports Healthy");
+      }
       for (ServedAdapter a : client.list(endpoint.management(), settings.model())) {
         byName.put(a.name(), a);
       }
     } catch (DjlServingException e) {
-      return new Listing(null, e);
+      return new Listing(null, e, null);
     }
-    return new Listing(byName, null);
+    return new Listing(byName, null, null);
   }
 
   // ---------------------------------------------------------------- naming
@@ -844,7 +864,9 @@ public final class AdapterSynchronizer implements AutoCloseable {
 
   // ---------------------------------------------------------------- rounds
 
-  private record Listing(Map<String, ServedAdapter> adapters, DjlServingException failure) {}
+  /** A pod's listing, or why there is none. */
+  private record Listing(
+      Map<String, ServedAdapter> adapters, DjlServingException failure, String modelNotReady) {}
 
   /**
    * Runs {@code work} for every pod in parallel, each within the pod budget, and returns the values

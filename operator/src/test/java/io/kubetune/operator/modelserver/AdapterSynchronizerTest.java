@@ -395,6 +395,22 @@ class AdapterSynchronizerTest {
   }
 
   @Test
+  void aPodWhoseBaseModelIsStillLoadingIsLeftAloneUntilHealthy() {
+    fakes.get(0).modelStatus("PENDING");
+    List<DesiredAdapter> desired = List.of(adapter("a", "v1"));
+
+    AdapterResult a = sync.sync(desired, pods).adapter("a");
+    PodAdapterResult pod0 = podResult(a, "pod-0");
+    assertEquals(AdapterSynchronizer.BASE_MODEL_NOT_READY, pod0.reason());
+    assertTrue(pod0.message().contains("PENDING"), pod0.message());
+    assertEquals(Phase.PENDING, a.phase(), "a loading base model is not the user's fault");
+    assertEquals(0, fakes.get(0).managementCalls(), "no management calls while PENDING");
+
+    fakes.get(0).modelStatus("Healthy");
+    converge(desired);
+  }
+
+  @Test
   void loraDisabledOnThePodIsAFailureWithTheFix() {
     fakes.get(0).loraEnabled(false);
     AdapterResult a = sync.sync(List.of(adapter("a", "v1")), pods).adapter("a");
