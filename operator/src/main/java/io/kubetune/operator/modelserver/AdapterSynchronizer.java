@@ -228,6 +228,22 @@ public final class AdapterSynchronizer implements AutoCloseable {
       Duration reprobeInterval,
       String probePrompt) {
 
+    public Settings {
+      if (parallelism < 1) {
+        throw new IllegalArgumentException("parallelism must be at least 1, got " + parallelism);
+      }
+      for (Duration d : List.of(podTimeout, initialBackoff, maxBackoff, loadTimeout)) {
+        if (d.isNegative() || d.isZero()) {
+          throw new IllegalArgumentException(
+              "podTimeout, initialBackoff, maxBackoff and loadTimeout must be positive, got " + d);
+        }
+      }
+      if (reprobeInterval.isNegative()) {
+        throw new IllegalArgumentException(
+            "reprobeInterval must not be negative, got " + reprobeInterval);
+      }
+    }
+
     /** Returns production defaults for model {@code model}. */
     public static Settings defaults(String model) {
       return new Settings(
