@@ -440,7 +440,8 @@ class AdapterSynchronizerTest {
   @Test
   void unknownAdaptersOnAPodAreRemoved() throws Exception {
     new DjlServingClient(Duration.ofSeconds(5))
-        .register(fakes.get(0).uri(), FakeDjlServing.MODEL, "stray", "/tmp/x", false);
+        .register(
+            fakes.get(0).uri(), FakeDjlServing.MODEL, "stray", "/opt/ml/adapters/stray", false);
     SyncResult result = converge(List.of(adapter("a", "v1")));
     assertEquals(Set.of("a"), namesOn(0));
     assertEquals(1, result.removals().size());
@@ -483,7 +484,7 @@ class AdapterSynchronizerTest {
   }
 
   private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for: " + what);

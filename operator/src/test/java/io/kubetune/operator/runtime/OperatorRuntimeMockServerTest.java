@@ -183,7 +183,7 @@ class OperatorRuntimeMockServerTest {
   }
 
   private static void awaitTrue(Check check, String what) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
       if (check.test()) {
         return;
