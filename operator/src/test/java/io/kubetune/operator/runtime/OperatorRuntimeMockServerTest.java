@@ -139,6 +139,17 @@ class OperatorRuntimeMockServerTest {
   }
 
   @Test
+  void withoutReconcilersTheProcessStillServesProbesAndMetrics() throws Exception {
+    OperatorSettings settings = OperatorSettings.fromEnv(Map.of("KUBETUNE_HTTP_PORT", "0"));
+    try (OperatorRuntime runtime = OperatorRuntime.start(settings, client, List.of())) {
+      HttpResponse<String> health = get(runtime.httpPort(), "/healthz");
+      assertEquals(200, health.statusCode());
+      assertTrue(health.body().contains("no reconcilers"), health.body());
+      assertTrue(get(runtime.httpPort(), "/metrics").body().contains("process_uptime_seconds"));
+    }
+  }
+
+  @Test
   void leaderElectionIsOffByDefault() {
     OperatorSettings settings = OperatorSettings.fromEnv(Map.of("KUBETUNE_HTTP_PORT", "0"));
     try (OperatorRuntime runtime =
