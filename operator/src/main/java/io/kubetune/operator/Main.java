@@ -1,0 +1,70 @@
+package io.kubetune.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.kubetune.operator.runtime.InvalidSettingException;
+import io.kubetune.operator.runtime.OperatorRuntime;
+import io.kubetune.operator.runtime.OperatorSettings;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operator's entry point: {@code java -jar kubetune-operator.jar}. Connects with the user's
+ * kubeconfig or, inside a pod, the service account.
+ */
+public final class Main {
+
+  /** System property read by logback.xml to pick the appender. */
+  static final String LOG_FORMAT_PROPERTY = "kubetune.log.format";
+
+  private Main() {}
+
+  /** Starts the operator and keeps it running until the JVM is asked to stop. */
+  public static void main(String[] args) {
+    Map<String, String> env = System.getenv();
+    OperatorSettings settings;
+    try {
+      settings = OperatorSettings.fromEnv(env);
+    } catch (InvalidSettingException e) {
+      // Logging is not configured yet (its format is one of the settings), so say it plainly.
+      System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    // Must happen before the first logger is created: logback reads it while configuring.
+    System.setProperty(LOG_FORMAT_PROPERTY, settings.logFormat().name().toLowerCase(Locale.ROOT));
+
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    OperatorRuntime runtime;
+    try {
+      runtime = OperatorRuntime.start(settings, client, reconcilers(settings, env));
+    } catch (RuntimeException e) {
+      LoggerFactory.getLogger(Main.class).error("operator failed to start", e);
+      client.close();
+      System.exit(1);
+      return;
+    }
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  runtime.close();
+                  client.close();
+                },
+                "kubetune-shutdown"));
+  }
+
+  /**
+   * Returns the reconcilers this process runs. Every reconciler of the operator is listed here and
+   * nowhere else, so tests and production register the same set.
+   */
+  static List<Reconciler<?>> reconcilers(OperatorSettings settings, Map<String, String> env) {
+    // Empty on this branch: the FineTuneJob reconciler lives on the op-ftj branch and is wired at
+    // merge as new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)); the
+    // AdapterDeployment reconciler follows the same way.
+    return List.of();
+  }
+}
