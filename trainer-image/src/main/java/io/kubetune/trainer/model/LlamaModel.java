@@ -60,7 +60,9 @@ public final class LlamaModel implements AutoCloseable {
     this.weights = weights;
     this.baseLinears = baseLinears;
     this.linears = new LinkedHashMap<>(baseLinears);
-    this.invFreq = manager.create(Rope.inverseFrequencies(config));
+    float[] inv = Rope.inverseFrequencies(config);
+    // Stored as a row so forward never derives arrays from it in the model's manager.
+    this.invFreq = manager.create(inv, new Shape(1, inv.length));
     this.scaling = (float) Math.pow(config.headDim(), -0.5);
   }
 

@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.kubetune.trainer.safetensors.DType;
 import io.kubetune.trainer.testing.TinyModels;
 import java.io.IOException;
@@ -118,9 +121,51 @@ class LlamaModelTest {
         assertEquals(before, callerBase.getManagedArrays().size(), "caller arrays at step " + i);
       }
       assertEquals(weightArrays, weights.getManagedArrays().size());
+      // Even without a scope nothing lands in the model's manager: the caller owns everything.
+      try (NDManager unscoped = caller.newSubManager()) {
+        model.forward(unscoped.create(new int[] {1, 10, 11}, new Shape(1, 3)), null, null);
+        assertTrue(((BaseNDManager) unscoped).getManagedArrays().size() > 10);
+      }
+      assertEquals(weightArrays, weights.getManagedArrays().size());
       // Generation manages its own cache and scopes.
       Generator.generate(model, new int[] {1, 10, 11}, GenerationConfig.greedy(10));
       assertEquals(weightArrays, weights.getManagedArrays().size());
+    }
+  }
+
+  @Test
+  void gradientsOfABaseWeightMatchFiniteDifferences() throws IOException {
+    Path folder = TinyModels.llama().seed(13).write(dir.resolve("grad"));
+    String name = "model.layers.0.self_attn.q_proj.weight";
+    try (LlamaModel trained = LlamaModel.load(folder, manager);
+        LlamaModel probe = LlamaModel.load(folder, manager);
+        NDManager step = manager.newSubManager()) {
+      NDArray ids = step.create(new int[] {1, 10, 11, 12, 3}, new Shape(1, 5));
+      NDArray mask = step.create(new int[] {1, 1, 1, 1, 0}, new Shape(1, 5));
+      NDArray probeWeights =
+          step.randomNormal(0, 1, new Shape(1, 5, TinyModels.vocabSize()), DataType.FLOAT32);
+      NDArray w = trained.weight(name);
+      w.setRequiresGradient(true);
+      float[] grad;
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        NDArray loss = trained.forward(ids, mask, null).mul(probeWeights).sum();
+        gc.backward(loss);
+        grad = w.getGradient().toFloatArray();
+      }
+      float[] base = w.toFloatArray();
+      float eps = 1e-2f;
+      for (int index : new int[] {0, 37, 500, base.length - 1}) {
+        float[] loss = new float[2];
+        for (int sign = 0; sign < 2; sign++) {
+          float[] perturbed = base.clone();
+          perturbed[index] += sign == 0 ? eps : -eps;
+          probe.replaceWeight(name, step.create(perturbed, w.getShape()));
+          loss[sign] = probe.forward(ids, mask, null).mul(probeWeights).sum().getFloat();
+        }
+        float numeric = (loss[0] - loss[1]) / (2 * eps);
+        assertEquals(
+            numeric, grad[index], 2e-2f * Math.max(1f, Math.abs(numeric)), "element " + index);
+      }
     }
   }
 
