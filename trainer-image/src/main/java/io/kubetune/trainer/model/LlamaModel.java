@@ -2,6 +2,7 @@ package io.kubetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -63,6 +64,7 @@ public final class LlamaModel implements AutoCloseable {
     float[] inv = Rope.inverseFrequencies(config);
     // Stored as a row so forward never derives arrays from it in the model's manager.
     this.invFreq = manager.create(inv, new Shape(1, inv.length));
+    NDScope.unregister(invFreq);
     this.scaling = (float) Math.pow(config.headDim(), -0.5);
   }
 
@@ -180,6 +182,8 @@ public final class LlamaModel implements AutoCloseable {
                 + Arrays.toString(shape));
       }
       NDArray array = ckpt.loadFloat32(manager, name);
+      // Weights live as long as the model, even when it is loaded inside a caller's NDScope.
+      NDScope.unregister(array);
       array.setName(name);
       weights.put(name, array);
       return array;
@@ -266,6 +270,7 @@ public final class LlamaModel implements AutoCloseable {
           name + ": new weight " + value.getShape() + " does not match " + old.getShape());
     }
     NDArray fresh = value.toType(DataType.FLOAT32, false);
+    NDScope.unregister(fresh);
     fresh.attach(manager);
     fresh.setName(name);
     weights.put(name, fresh);
