@@ -320,6 +320,7 @@ public final class LlamaModel implements AutoCloseable {
               + config.maxPositionEmbeddings());
     }
     NDManager m = inputIds.getManager();
+    checkIds(inputIds);
     NDArray ids =
         inputIds.getDataType() == DataType.INT64
             ? inputIds
@@ -347,6 +348,23 @@ public final class LlamaModel implements AutoCloseable {
       cache.advance(t);
     }
     return linears.get("lm_head").forward(h);
+  }
+
+  /** Rejects ids outside the vocabulary, which would otherwise fail deep inside PyTorch. */
+  private void checkIds(NDArray inputIds) {
+    if (inputIds.getShape().size() == 0) {
+      throw new IllegalArgumentException("inputIds is empty");
+    }
+    long min = inputIds.min().toType(DataType.INT64, false).getLong();
+    long max = inputIds.max().toType(DataType.INT64, false).getLong();
+    if (min < 0 || max >= config.vocabSize()) {
+      throw new IllegalArgumentException(
+          "token id "
+              + (min < 0 ? min : max)
+              + " is outside the vocabulary [0, "
+              + config.vocabSize()
+              + "); the tokenizer does not belong to this model");
+    }
   }
 
   /** Boolean {@code [B or 1, 1, T, past + T]}: causal, and keys must be real tokens. */

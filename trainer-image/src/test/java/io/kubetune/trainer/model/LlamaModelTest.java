@@ -290,6 +290,31 @@ class LlamaModelTest {
   }
 
   @Test
+  void badInputsAreRejectedWithAMessage() {
+    try (NDManager step = manager.newSubManager()) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> model.forward(step.create(new int[] {1, 64}, new Shape(1, 2)), null, null));
+      assertTrue(e.getMessage().contains("token id 64"), e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  model.forward(
+                      step.create(new int[] {1, 2}, new Shape(1, 2)),
+                      step.create(new int[] {1, 1, 1}, new Shape(1, 3)),
+                      null));
+      assertTrue(e.getMessage().contains("attentionMask"), e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> model.forward(step.create(new int[300], new Shape(1, 300)), null, null));
+      assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());
+    }
+  }
+
+  @Test
   void checkpointThatDoesNotMatchTheConfigNamesTheTensor() throws IOException {
     Path folder = TinyModels.llama().seed(1).write(dir.resolve("bad"));
     String cfg = Files.readString(folder.resolve("config.json"));
