@@ -304,6 +304,17 @@ public final class LlamaModel implements AutoCloseable {
    * @return logits {@code [B, T, vocab]} in f32, in {@code inputIds}' manager
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    return linears.get("lm_head").forward(hiddenStates(inputIds, attentionMask, cache));
+  }
+
+  /**
+   * Runs the decoder up to and including the final norm, without {@code lm_head}; lets a training
+   * loop apply the head to selected positions only (e.g. completion tokens) instead of
+   * materializing {@code [B, T, vocab]}.
+   *
+   * @return hidden states {@code [B, T, hidden]}; same arguments and ownership as {@link #forward}
+   */
+  public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
     Shape s = inputIds.getShape();
     if (s.dimension() != 2) {
       throw new IllegalArgumentException("inputIds must be [batch, seq], got " + s);
@@ -347,7 +358,7 @@ public final class LlamaModel implements AutoCloseable {
     if (cache != null) {
       cache.advance(t);
     }
-    return linears.get("lm_head").forward(h);
+    return h;
   }
 
   /** Rejects ids outside the vocabulary, which would otherwise fail deep inside PyTorch. */

@@ -81,6 +81,9 @@ class LlamaModelTest {
       NDArray aAlone = model.forward(manager.create(a, new Shape(1, 6)), null, null);
       assertTrue(maxAbsDiff(logits.get("1:2, 0:3, :"), alone) < 1e-5f);
       assertTrue(maxAbsDiff(logits.get("0:1, :, :"), aAlone) < 1e-5f);
+      NDArray hidden = model.hiddenStates(batch, mask, null);
+      assertEquals(new Shape(2, 6, 32), hidden.getShape());
+      assertTrue(maxAbsDiff(model.linear("lm_head").forward(hidden), logits) < 1e-6f);
       // The padded row must differ from its first token's row, or the test proves nothing.
       assertTrue(maxAbsDiff(alone.get("0, 0, :"), alone.get("0, 2, :")) > 1e-3f);
     }
