@@ -8,13 +8,18 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Embedding;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.trainer.safetensors.SafetensorsCheckpoint;
 import io.kubetune.trainer.safetensors.SafetensorsException;
 import io.kubetune.trainer.safetensors.TensorInfo;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -50,6 +55,7 @@ public final class LlamaModel implements AutoCloseable {
   private final Map<String, DenseLinear> baseLinears;
   private final NDArray invFreq;
   private final float scaling;
+  private Set<Integer> stopTokenIds;
 
   private LlamaModel(
       LlamaConfig config,
@@ -66,6 +72,7 @@ public final class LlamaModel implements AutoCloseable {
     this.invFreq = manager.create(inv, new Shape(1, inv.length));
     NDScope.unregister(invFreq);
     this.scaling = (float) Math.pow(config.headDim(), -0.5);
+    this.stopTokenIds = Set.copyOf(config.eosTokenIds());
   }
 
   /** Loads a model folder ({@code config.json} + safetensors) into a new base manager. */
@@ -92,7 +99,9 @@ public final class LlamaModel implements AutoCloseable {
     manager.setName("llama-weights");
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(folder)) {
       Loader loader = new Loader(config, ckpt, manager);
-      return loader.build();
+      LlamaModel model = loader.build();
+      model.stopTokenIds = stopTokens(folder, config);
+      return model;
     } catch (SafetensorsException e) {
       manager.close();
       throw new ModelConfigException(e.getMessage(), e);
@@ -188,6 +197,38 @@ public final class LlamaModel implements AutoCloseable {
       weights.put(name, array);
       return array;
     }
+  }
+
+  /**
+   * EOS ids of {@code config.json} plus those of {@code generation_config.json}: chat models often
+   * list their end-of-turn token only in the latter, and transformers' generate() stops on both.
+   */
+  private static Set<Integer> stopTokens(Path folder, LlamaConfig config)
+      throws ModelConfigException {
+    Set<Integer> ids = new LinkedHashSet<>(config.eosTokenIds());
+    Path file = folder.resolve("generation_config.json");
+    if (Files.isRegularFile(file)) {
+      JsonNode eos;
+      try {
+        eos = new ObjectMapper().readTree(file.toFile()).get("eos_token_id");
+      } catch (IOException e) {
+        throw new ModelConfigException(file + ": not valid JSON: " + e.getMessage(), e);
+      }
+      if (eos != null && eos.isIntegralNumber()) {
+        ids.add(eos.asInt());
+      } else if (eos != null && eos.isArray()) {
+        eos.forEach(n -> ids.add(n.asInt()));
+      } else if (eos != null && !eos.isNull()) {
+        throw new ModelConfigException(
+            file + ": field 'eos_token_id' must be an integer or a list of integers");
+      }
+    }
+    return Set.copyOf(ids);
+  }
+
+  /** Token ids that end generation by default (config.json and generation_config.json EOS). */
+  public Set<Integer> stopTokenIds() {
+    return stopTokenIds;
   }
 
   /** The configuration this model was built from. */

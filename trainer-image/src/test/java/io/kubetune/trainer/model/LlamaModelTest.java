@@ -205,6 +205,27 @@ class LlamaModelTest {
   }
 
   @Test
+  void generationConfigEosTokensAlsoStopGeneration() throws IOException {
+    Path folder = TinyModels.llama().seed(3).llama3Rope(true).write(dir.resolve("genconfig"));
+    int[] prompt = {1, 17, 18};
+    int[] free =
+        Generator.generate(model, prompt, GenerationConfig.greedy(5).withEosTokenIds(Set.of()));
+    int stop = free[2];
+    Files.writeString(
+        folder.resolve("generation_config.json"), "{\"eos_token_id\": [" + stop + ", 7]}");
+    try (LlamaModel m = LlamaModel.load(folder, manager)) {
+      assertEquals(Set.of(TinyModels.EOS, stop, 7), m.stopTokenIds());
+      int[] stopped = Generator.generate(m, prompt, GenerationConfig.greedy(5));
+      assertEquals(stop, stopped[stopped.length - 1]);
+      assertTrue(stopped.length <= 3);
+    }
+    Files.writeString(folder.resolve("generation_config.json"), "{\"eos_token_id\": \"x\"}");
+    ModelConfigException e =
+        assertThrows(ModelConfigException.class, () -> LlamaModel.load(folder, manager));
+    assertTrue(e.getMessage().contains("generation_config.json"), e.getMessage());
+  }
+
+  @Test
   void seededSamplingIsReproducibleAndTopPNarrowsTheChoice() {
     int[] prompt = {1, 17, 18};
     GenerationConfig hot = GenerationConfig.sampling(8, 1.5f, 1f, 11).withEosTokenIds(Set.of());
