@@ -347,6 +347,13 @@ public final class ConfigLoader {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String k : known) {
+      // Abbreviations ("hyperparams") are far in edit distance but share a long prefix.
+      if (commonPrefix(name.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT))
+          >= Math.max(4, (int) Math.ceil(name.length() * 0.7))) {
+        return k;
+      }
+    }
+    for (String k : known) {
       int d = distance(name.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT));
       if (d < bestDistance) {
         bestDistance = d;
@@ -354,6 +361,14 @@ public final class ConfigLoader {
       }
     }
     return best != null && bestDistance <= Math.max(2, name.length() / 3) ? best : null;
+  }
+
+  private static int commonPrefix(String a, String b) {
+    int n = 0;
+    while (n < a.length() && n < b.length() && a.charAt(n) == b.charAt(n)) {
+      n++;
+    }
+    return n;
   }
 
   private static int distance(String a, String b) {
