@@ -23,9 +23,9 @@ public final class ConfigValidator {
   public enum Purpose {
     /** {@code train}: everything, including output. */
     TRAIN,
-    /** {@code validate-dataset}: base model (tokenizer) and dataset. */
+    /** {@code validate-dataset}: everything but the output folder. */
     VALIDATE_DATASET,
-    /** {@code eval}: base model and dataset. */
+    /** {@code eval}: everything but the output folder. */
     EVAL
   }
 
@@ -89,16 +89,15 @@ public final class ConfigValidator {
     }
     baseModel(c.baseModel());
     dataset(c.dataset(), purpose);
-    if (purpose == Purpose.TRAIN) {
-      method(c.method());
-      hyperparameters(c.hyperparameters());
+    // Every section is checked for every purpose: the validation pod runs before any GPU is
+    // requested, so a training setting that cannot work is best reported there already.
+    method(c.method());
+    hyperparameters(c.hyperparameters());
+    if (purpose == Purpose.TRAIN || c.output() != null) {
       output(c.output());
-      checkpointing(c.checkpointing());
-      progress(c.progress());
-    } else {
-      // Evaluation batches and truncates like training, so these must make sense there too.
-      hyperparameters(c.hyperparameters());
     }
+    checkpointing(c.checkpointing());
+    progress(c.progress());
   }
 
   private void baseModel(TrainerConfig.BaseModel m) {
