@@ -29,9 +29,9 @@ import picocli.CommandLine.Spec;
     },
     footer = {
       "",
-      "Exit codes: 0 ok, 1 internal error, 2 invalid config or usage, 3 invalid dataset,",
-      "4 model not found or unreadable, 5 training diverged, 6 out of memory,",
-      "143 stopped by SIGTERM after a checkpoint."
+      "Exit codes: 0 ok, 1 internal error, 2 invalid config or usage,",
+      "3 invalid dataset, 4 model not found or unreadable, 5 training diverged,",
+      "6 out of memory, 143 stopped by SIGTERM after a checkpoint."
     })
 public final class TrainerMain implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainerMain.class);

@@ -111,7 +111,8 @@ class ModelSourceTest {
         HfRepoRef.parse("hf://meta-llama/Llama-3.2-1B"));
     assertEquals(new HfRepoRef("org/m", "refs/pr/1"), HfRepoRef.parse("hf://org/m@refs/pr/1"));
     assertTrue(error(() -> HfRepoRef.parse("hf://org/m@")).contains("empty revision"));
-    assertTrue(error(() -> HfRepoRef.parse("hf://org/.hidden")).contains("invalid repository name"));
+    assertTrue(
+        error(() -> HfRepoRef.parse("hf://org/.hidden")).contains("invalid repository name"));
     assertTrue(error(() -> HfRepoRef.parse("hf://a/b/c")).contains("hf://org/name"));
   }
 }
