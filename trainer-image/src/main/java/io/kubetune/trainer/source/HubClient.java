@@ -10,6 +10,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -44,7 +45,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Cache layout under the cache dir: {@code models--org--name/snapshots/<commit>/<file>} (the
  * model folder handed to the loader), {@code models--org--name/refs/<revision>} (the commit a
- * branch or tag resolved to) and {@code models--org--name/partial/<commit>/<file>.incomplete}.
+ * branch or tag resolved to), {@code models--org--name/partial/<commit>/<file>.incomplete} and
+ * {@code models--org--name/locks/<commit>/<file>.lock} (pods sharing the cache download each file
+ * once).
  */
 public final class HubClient {
   /** The public hub; {@code HF_ENDPOINT} overrides it. */
@@ -428,14 +431,32 @@ public final class HubClient {
           "cannot write the model cache under " + snapshot + ": " + e.getMessage(), e);
     }
     Path partial = partialDir.resolve(file + ".incomplete");
-    LOG.info(
-        "downloading {} of {} ({})",
-        file,
-        repo,
-        meta.size() >= 0 ? humanSize(meta.size()) : "unknown size");
-    withRetries(repo, file, () -> downloadOnce(repo, rev, file, meta, partial));
-    verify(repo, file, meta, partial);
+    // The cache is shared (ReadWriteMany): two pods may fetch the same model at once. A lock per
+    // file keeps them from writing the same .incomplete file; lock files are never deleted so that
+    // both always lock the same file.
+    Path lockDir = partialDir.getParent().resolveSibling("locks").resolve(partialDir.getFileName());
     try {
+      Files.createDirectories(lockDir);
+    } catch (IOException e) {
+      throw new ModelSourceException(
+          "cannot write the model cache under " + lockDir + ": " + e.getMessage(), e);
+    }
+    try (FileChannel lockChannel =
+        FileChannel.open(
+            lockDir.resolve(file + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      // Released when the channel closes.
+      lockChannel.lock();
+      if (Files.isRegularFile(target) && (meta.size() < 0 || Files.size(target) == meta.size())) {
+        LOG.info("{} of {} was downloaded by another process meanwhile", file, repo);
+        return;
+      }
+      LOG.info(
+          "downloading {} of {} ({})",
+          file,
+          repo,
+          meta.size() >= 0 ? humanSize(meta.size()) : "unknown size");
+      withRetries(repo, file, () -> downloadOnce(repo, rev, file, meta, partial));
+      verify(repo, file, meta, partial);
       try {
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
@@ -443,7 +464,7 @@ public final class HubClient {
       }
     } catch (IOException e) {
       throw new ModelSourceException(
-          "cannot move " + file + " into the model cache " + snapshot + ": " + e.getMessage(), e);
+          "cannot store " + file + " in the model cache " + snapshot + ": " + e.getMessage(), e);
     }
   }
 

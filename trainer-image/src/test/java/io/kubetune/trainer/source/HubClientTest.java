@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kubetune.trainer.report.LogCapture;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -190,7 +191,9 @@ class HubClientTest {
     assertTrue(e.getMessage().contains("sha256"), e.getMessage());
     try (var s = Files.walk(cache)) {
       assertTrue(
-          s.noneMatch(p -> p.getFileName().toString().startsWith("model.safetensors")),
+          s.map(p -> p.getFileName().toString())
+              .noneMatch(
+                  n -> n.equals("model.safetensors") || n.equals("model.safetensors.incomplete")),
           "neither the corrupt file nor its partial may stay in the cache");
     }
   }
@@ -208,15 +211,20 @@ class HubClientTest {
         e.getMessage().contains("repo " + REPO + " needs a token: set spec.baseModel.secretRef"),
         e.getMessage());
 
-    ModelSourceException wrong =
-        assertThrows(
-            ModelSourceException.class,
-            () -> client("hf_wrongToken999").download(REPO, "main", HubClient.Scope.ALL));
-    assertTrue(wrong.getMessage().contains("needs a token"), wrong.getMessage());
-    assertFalse(wrong.getMessage().contains("hf_wrongToken999"), "token leaked into the error");
+    try (LogCapture log = new LogCapture()) {
+      ModelSourceException wrong =
+          assertThrows(
+              ModelSourceException.class,
+              () -> client("hf_wrongToken999").download(REPO, "main", HubClient.Scope.ALL));
+      assertTrue(wrong.getMessage().contains("needs a token"), wrong.getMessage());
+      assertFalse(wrong.getMessage().contains("hf_wrongToken999"), "token leaked into the error");
 
-    Path dir = client(TOKEN).download(REPO, "main", HubClient.Scope.ALL);
-    assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
+      Path dir = client(TOKEN).download(REPO, "main", HubClient.Scope.ALL);
+      assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
+      assertTrue(log.text().contains("downloading model.safetensors"), "logs are captured");
+      assertFalse(log.text().contains("hf_wrongToken999"), "token leaked into the log");
+      assertFalse(log.text().contains(TOKEN), "token leaked into the log");
+    }
   }
 
   @Test
