@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
@@ -34,10 +35,12 @@ import org.slf4j.LoggerFactory;
  * is also published by a background timer once its interval has passed, so the operator's view does
  * not stall during a long evaluation.
  *
- * <p>Publishing never throws into the training loop.
+ * <p>Publishing never throws into, nor waits in, the training loop: a background thread sends, and
+ * {@link #close()} waits (at most 20 s) for the final state to go out.
  */
 public final class ProgressReporter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(20);
 
   private final PrintStream stdout;
   private final ProgressSink sink;
@@ -46,6 +49,7 @@ public final class ProgressReporter implements AutoCloseable {
   private final Clock wallClock;
   private final ScheduledExecutorService scheduler;
 
+  private final AtomicReference<TrainerProgress> outgoing = new AtomicReference<>();
   private TrainerStage lastStage;
   private TrainerProgress pending;
   private TrainerProgress latest;
@@ -62,8 +66,10 @@ public final class ProgressReporter implements AutoCloseable {
    * @param minInterval fewest time between two published updates
    * @param nanoTime monotonic clock for throttling ({@code System::nanoTime})
    * @param wallClock stamps {@code updatedAt} when a document has none
-   * @param scheduler publishes held-back updates when their interval ends; null means only the next
-   *     {@link #report}, {@link #flushIfDue()} or {@link #close()} does
+   * @param scheduler a single thread that sends updates (so that a slow API server does not slow
+   *     the caller) and publishes held-back updates when their interval ends; null sends on the
+   *     caller's thread, and only the next {@link #report}, {@link #flushIfDue()} or {@link
+   *     #close()} publishes a held-back update
    */
   public ProgressReporter(
       PrintStream stdout,
@@ -180,18 +186,37 @@ public final class ProgressReporter implements AutoCloseable {
     }
   }
 
-  /** Publishes any held-back update and stops the timer. */
+  /**
+   * Publishes any held-back update, waits (boundedly) until the last one has been sent, and stops
+   * the background thread.
+   */
   @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      if (pending != null) {
+        publish(pending, nanoTime.getAsLong());
+      }
+      closed = true;
+      if (scheduledFlush != null) {
+        scheduledFlush.cancel(false);
+        scheduledFlush = null;
+      }
     }
-    if (pending != null) {
-      publish(pending, nanoTime.getAsLong());
-    }
-    closed = true;
+    // Outside the lock: the background thread may be waiting for it in a timer flush.
     if (scheduler != null) {
-      scheduler.shutdownNow();
+      scheduler.shutdown();
+      try {
+        if (!scheduler.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          LOG.warn("the last progress update was not sent within {} s", CLOSE_TIMEOUT.toSeconds());
+          scheduler.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        scheduler.shutdownNow();
+      }
     }
   }
 
@@ -203,6 +228,26 @@ public final class ProgressReporter implements AutoCloseable {
     }
     publishedAny = true;
     lastPublishedAt = now;
+    // A slow or hanging API server must not slow the training loop: the background thread sends,
+    // and if it is still busy when the next update comes, only the newest one is sent after it.
+    if (outgoing.getAndSet(progress) == null) {
+      if (scheduler == null) {
+        drain();
+      } else {
+        try {
+          scheduler.execute(this::drain);
+        } catch (RuntimeException e) {
+          LOG.debug("cannot hand the progress update to the sender: {}", e.toString());
+        }
+      }
+    }
+  }
+
+  private void drain() {
+    TrainerProgress progress = outgoing.getAndSet(null);
+    if (progress == null) {
+      return;
+    }
     try {
       sink.publish(progress);
     } catch (RuntimeException e) {

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A Kubernetes API server on 127.0.0.1 (plain HTTP) that records every request and answers with a
@@ -22,6 +23,9 @@ final class FakeApiServer implements AutoCloseable {
   private final HttpServer server;
   private final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
   volatile int status = 200;
+
+  /** When set, every request waits for it before being answered (a hanging API server). */
+  volatile CountDownLatch gate;
 
   FakeApiServer() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -53,6 +57,14 @@ final class FakeApiServer implements AutoCloseable {
               ex.getRequestHeaders().getFirst("Content-Type"),
               ex.getRequestHeaders().getFirst("Authorization"),
               body));
+      CountDownLatch g = gate;
+      if (g != null) {
+        try {
+          g.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       int s = status;
       byte[] out =
           s < 300

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -265,6 +266,28 @@ class ProgressReporterTest {
     assertEquals(List.of(1L, 2L), publishedSteps());
     reporter.close();
     assertEquals(2, api.requests().size());
+  }
+
+  @Test
+  @Timeout(60) // report() blocking on the hanging server would hang here; not a timing assertion
+  void aHangingApiServerDoesNotBlockTrainingAndTheFinalStateStillGoesOut() {
+    api.gate = new CountDownLatch(1);
+    ProgressReporter reporter =
+        ProgressReporter.forConfig(
+            config(null, 0), cluster(), new PrintStream(stdout, true, StandardCharsets.UTF_8));
+
+    reporter.report(progress(TrainerStage.TRAINING, 1));
+    reporter.report(progress(TrainerStage.TRAINING, 2));
+    reporter.report(progress(TrainerStage.TRAINING, 3));
+    reporter.report(progress(TrainerStage.SUCCEEDED, 4));
+    assertEquals(4, stdoutLines().size(), "the training thread got through every report");
+
+    api.gate.countDown();
+    reporter.close();
+
+    List<Long> sent = publishedSteps();
+    assertTrue(sent.size() <= 2, "updates queued behind the hanging request coalesce: " + sent);
+    assertEquals(4L, sent.get(sent.size() - 1), "the final state is sent before close returns");
   }
 
   @Test
