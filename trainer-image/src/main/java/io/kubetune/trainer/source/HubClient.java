@@ -339,23 +339,37 @@ public final class HubClient {
       String repo, String rev, String file, URI start, boolean required)
       throws IOException, InterruptedException {
     URI uri = start;
+    // Metadata may sit on any hop: keep the first value seen of each header.
+    String commit = null;
+    String linkedEtag = null;
+    long linkedSize = -1;
     for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
       HttpRequest request =
           request(uri).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
       HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+      var h = response.headers();
+      commit =
+          commit != null ? commit : h.firstValue("X-Repo-Commit").map(String::strip).orElse(null);
+      linkedEtag = linkedEtag != null ? linkedEtag : h.firstValue("X-Linked-Etag").orElse(null);
+      if (linkedSize < 0) {
+        linkedSize = h.firstValue("X-Linked-Size").map(HubClient::parseLong).orElse(-1L);
+      }
       int status = response.statusCode();
       if (isRedirect(status)) {
         URI next = location(uri, response);
-        // The hub answers LFS files with a redirect that already carries the file's metadata;
-        // any other redirect (a renamed repo) is followed to find it.
-        if (hasHubMetadata(response)) {
-          return Optional.of(meta(response, next, false));
+        // Like the Python hub client: redirects within the hub (a renamed repo, a cache path) are
+        // followed; a redirect elsewhere is where an LFS file's bytes live, and this response
+        // already carries its metadata.
+        if (sameOrigin(next, uri)) {
+          uri = next;
+          continue;
         }
-        uri = next;
-        continue;
+        return Optional.of(meta(commit, linkedEtag, linkedSize, h.firstValue("ETag"), -1, next));
       }
       if (status >= 200 && status < 300) {
-        return Optional.of(meta(response, uri, true));
+        long contentLength = h.firstValueAsLong("Content-Length").orElse(-1);
+        return Optional.of(
+            meta(commit, linkedEtag, linkedSize, h.firstValue("ETag"), contentLength, uri));
       }
       if (status == 404 && !required) {
         return Optional.empty();
@@ -370,25 +384,17 @@ public final class HubClient {
     return new FileMeta(m.commit(), m.etag(), m.size(), location, m.lfs());
   }
 
-  private static boolean hasHubMetadata(HttpResponse<?> response) {
-    return response.headers().firstValue("X-Linked-Etag").isPresent()
-        || response.headers().firstValue("X-Repo-Commit").isPresent();
-  }
-
-  private static FileMeta meta(HttpResponse<?> response, URI location, boolean isFinal) {
-    var h = response.headers();
-    String commit = h.firstValue("X-Repo-Commit").map(String::strip).orElse(null);
-    Optional<String> linkedEtag = h.firstValue("X-Linked-Etag");
-    String etag = normalizeEtag(linkedEtag.orElseGet(() -> h.firstValue("ETag").orElse(null)));
-    long size = -1;
-    Optional<String> linkedSize = h.firstValue("X-Linked-Size");
-    if (linkedSize.isPresent()) {
-      size = parseLong(linkedSize.get());
-    } else if (isFinal) {
-      // A redirect's Content-Length is the size of the redirect body, not of the file.
-      size = h.firstValueAsLong("Content-Length").orElse(-1);
-    }
-    boolean lfs = linkedEtag.isPresent() || (etag != null && SHA256.matcher(etag).matches());
+  private static FileMeta meta(
+      String commit,
+      String linkedEtag,
+      long linkedSize,
+      Optional<String> etagHeader,
+      long contentLength,
+      URI location) {
+    String etag = normalizeEtag(linkedEtag != null ? linkedEtag : etagHeader.orElse(null));
+    // A redirect's own Content-Length is the size of its body, so callers pass -1 for it.
+    long size = linkedSize >= 0 ? linkedSize : contentLength;
+    boolean lfs = linkedEtag != null || (etag != null && SHA256.matcher(etag).matches());
     return new FileMeta(commit, etag, size, location, lfs);
   }
 
