@@ -694,7 +694,16 @@ public final class HubClient {
       }
     }
     if (status == 429 || status >= 500) {
-      return new TransientFailure("HTTP " + status + " for " + file);
+      TransientFailure t = new TransientFailure("HTTP " + status + " for " + file);
+      t.retryAfter =
+          response
+              .headers()
+              .firstValue("Retry-After")
+              .map(HubClient::parseLong)
+              .filter(seconds -> seconds >= 0)
+              .map(Duration::ofSeconds)
+              .orElse(null);
+      return t;
     }
     return new ModelSourceException(
         "unexpected HTTP " + status + " from the hub for " + file + " of repo " + repo);
@@ -711,11 +720,19 @@ public final class HubClient {
     for (int i = 1; ; i++) {
       String why;
       Exception cause;
+      Duration wait = backoff;
       try {
         return attempt.run();
       } catch (TransientFailure e) {
         why = e.getMessage();
         cause = e;
+        if (e.retryAfter != null) {
+          // The server knows best when it can serve again, within reason.
+          wait =
+              e.retryAfter.compareTo(maxBackoff.multipliedBy(4)) > 0
+                  ? maxBackoff.multipliedBy(4)
+                  : e.retryAfter;
+        }
       } catch (IOException e) {
         why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         cause = e;
@@ -727,9 +744,9 @@ public final class HubClient {
         throw new TransientFailure(
             file + " of repo " + repo + " failed after " + i + " attempts: " + why, cause);
       }
-      LOG.warn("{} of {}: {}; retry {} of {} in {}", file, repo, why, i, maxAttempts - 1, backoff);
+      LOG.warn("{} of {}: {}; retry {} of {} in {}", file, repo, why, i, maxAttempts - 1, wait);
       try {
-        sleeper.sleep(backoff);
+        sleeper.sleep(wait);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new ModelSourceException("download of " + file + " was interrupted", e);
@@ -742,6 +759,9 @@ public final class HubClient {
   /** A failure worth retrying (5xx, 429, connection reset); after the last retry it is final. */
   static final class TransientFailure extends ModelSourceException {
     private static final long serialVersionUID = 1L;
+
+    /** The server's {@code Retry-After}, if it sent one. */
+    transient Duration retryAfter;
 
     TransientFailure(String message) {
       super(message);

@@ -49,6 +49,9 @@ final class FakeHub implements AutoCloseable {
   /** Answer this many of the next hub requests with 503. */
   final AtomicInteger failNextHubRequests = new AtomicInteger();
 
+  /** The Retry-After header sent with those 503s, or null. */
+  volatile String retryAfterSeconds;
+
   /** Serve these bytes instead of the blob with this sha256 (a corrupting CDN). */
   final Map<String, byte[]> corruptBlobs = new ConcurrentHashMap<>();
 
@@ -119,6 +122,9 @@ final class FakeHub implements AutoCloseable {
       String path = ex.getRequestURI().getRawPath();
       record(ex, "hub");
       if (failNextHubRequests.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        if (retryAfterSeconds != null) {
+          ex.getResponseHeaders().set("Retry-After", retryAfterSeconds);
+        }
         send(ex, 503, new byte[0]);
         return;
       }

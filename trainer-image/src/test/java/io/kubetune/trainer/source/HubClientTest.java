@@ -365,6 +365,17 @@ class HubClientTest {
   }
 
   @Test
+  void retryAfterFromTheServerIsHonoured() throws IOException {
+    hub.commit(REPO, "main", COMMIT_A, model(17, false));
+    hub.failNextHubRequests.set(1);
+    hub.retryAfterSeconds = "7";
+
+    client(null).download(REPO, "main", HubClient.Scope.ALL);
+
+    assertEquals(List.of(Duration.ofSeconds(7)), sleeps);
+  }
+
+  @Test
   void relativeRedirectOfARenamedRepoIsFollowedWithTheToken() throws IOException {
     Map<String, byte[]> files = model(15, false);
     hub.commit(REPO, "main", COMMIT_A, files);
