@@ -53,11 +53,10 @@ final class TrainCommand extends CommandSupport implements Callable<Integer> {
         }
         code = exitCode(result);
         if (!result.succeeded()) {
-          services
-              .err()
-              .println(
-                  "error: "
-                      + (result.message() == null ? "training did not finish" : result.message()));
+          String message = result.message() == null ? "training did not finish" : result.message();
+          // A stop on request is not an error: the next pod resumes from the checkpoint.
+          boolean stopped = result.failure() == null && services.stop().isStopRequested();
+          services.err().println((stopped ? "stopped: " : "error: ") + message);
         }
         services.termination().write(result);
       } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {

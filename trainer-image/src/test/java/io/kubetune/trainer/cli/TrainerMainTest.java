@@ -359,6 +359,7 @@ class TrainerMainTest {
     assertFalse(r.succeeded());
     assertNull(r.failure());
     assertEquals("stopped by SIGTERM after checkpoint at step 3", r.message());
+    assertEquals("stopped: stopped by SIGTERM after checkpoint at step 3", stderr().strip());
     TrainerProgress last =
         Contract.read(stdoutLines().get(stdoutLines().size() - 1), TrainerProgress.class);
     assertFalse(
