@@ -1,5 +1,6 @@
 package io.kubetune.trainer.cli;
 
+import io.kubetune.contract.Contract;
 import io.kubetune.contract.FailureReason;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.contract.TrainerResult;
@@ -11,6 +12,9 @@ import org.slf4j.LoggerFactory;
 /** What every subcommand does the same way: load the config, report a failure, exit. */
 abstract class CommandSupport {
   private static final Logger LOG = LoggerFactory.getLogger(CommandSupport.class);
+
+  /** Stopped on request without failing: the conventional status of a SIGTERM-ed process. */
+  static final int STOPPED_EXIT_CODE = 143;
 
   final TrainerServices services;
 
@@ -30,6 +34,21 @@ abstract class CommandSupport {
    * result as termination message, and the reason's exit code.
    */
   int fail(Throwable t, boolean writeTermination) {
+    if (Failures.isStop(t) && services.stop().isStopRequested()) {
+      // Stopped on request (SIGTERM) before the work finished: not a failure, the next pod
+      // resumes.
+      String message = "stopped by " + services.stop().reason() + ": " + t.getMessage();
+      services.err().println("stopped: " + message);
+      services.err().flush();
+      if (writeTermination) {
+        services
+            .termination()
+            .write(
+                new TrainerResult(
+                    Contract.SCHEMA_VERSION, false, null, message, null, null, null, null, null));
+      }
+      return STOPPED_EXIT_CODE;
+    }
     FailureReason reason = Failures.classify(t);
     String message;
     if (t instanceof ConfigException) {
@@ -60,8 +79,9 @@ abstract class CommandSupport {
     if (result.failure() != null) {
       return result.failure().exitCode();
     }
-    // Stopped on request without failing: the conventional status of a SIGTERM-ed process.
-    return services.stop().isStopRequested() ? 143 : FailureReason.INTERNAL_ERROR.exitCode();
+    return services.stop().isStopRequested()
+        ? STOPPED_EXIT_CODE
+        : FailureReason.INTERNAL_ERROR.exitCode();
   }
 
   /**

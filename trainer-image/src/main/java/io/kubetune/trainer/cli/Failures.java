@@ -6,6 +6,7 @@ import io.kubetune.contract.FailureReason;
 import io.kubetune.contract.TrainerResult;
 import io.kubetune.trainer.source.ModelSourceException;
 import java.util.Locale;
+import java.util.concurrent.CancellationException;
 
 /** Maps whatever went wrong to a {@link FailureReason} and a one-line message for users. */
 public final class Failures {
@@ -28,6 +29,16 @@ public final class Failures {
       }
     }
     return FailureReason.INTERNAL_ERROR;
+  }
+
+  /** Whether the work was cancelled on request ({@link CancellationException} in the chain). */
+  public static boolean isStop(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof CancellationException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** PyTorch reports allocation failures as engine exceptions, not as Java's OutOfMemoryError. */
@@ -63,7 +74,7 @@ public final class Failures {
     }
   }
 
-  /** The result document of a failure. */
+  /** The result document of a failure, or of a stop on request when {@code reason} is null. */
   public static TrainerResult result(FailureReason reason, String message) {
     return new TrainerResult(
         Contract.SCHEMA_VERSION, false, reason, message, null, null, null, null, null);

@@ -1,7 +1,6 @@
 package io.kubetune.trainer.cli;
 
 import io.kubetune.contract.Contract;
-import io.kubetune.contract.FailureReason;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.contract.TrainerProgress;
 import io.kubetune.contract.TrainerResult;
@@ -62,8 +61,10 @@ final class TrainCommand extends CommandSupport implements Callable<Integer> {
       } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
         // LinkageError covers natives that fail to load (UnsatisfiedLinkError).
         code = fail(e, true);
-        FailureReason reason = Failures.classify(e);
-        result = Failures.result(reason, Failures.message(e));
+        result =
+            code == STOPPED_EXIT_CODE
+                ? Failures.result(null, "stopped")
+                : Failures.result(Failures.classify(e), Failures.message(e));
       }
       if (result.succeeded()) {
         progress.report(stage(progress.latest(), TrainerStage.SUCCEEDED));

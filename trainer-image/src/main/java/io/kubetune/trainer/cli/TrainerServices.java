@@ -41,7 +41,9 @@ public record TrainerServices(
   public static TrainerServices defaults() {
     Map<String, String> env = System.getenv();
     String termination = env.get(TerminationMessage.PATH_ENV);
-    ModelSource source = ModelSource.fromSystemEnvironment();
+    StopSignal stop = new StopSignal();
+    // SIGTERM during a download stops it between chunks; the partial file resumes next time.
+    ModelSource source = new ModelSource(env, b -> b.optCancelled(stop::isStopRequested));
     return new TrainerServices(
         NotWired.INSTANCE,
         NotWired.INSTANCE,
@@ -53,7 +55,7 @@ public record TrainerServices(
             termination == null || termination.isBlank()
                 ? TerminationMessage.DEFAULT_PATH
                 : Path.of(termination)),
-        new StopSignal(),
+        stop,
         System.out,
         System.err);
   }

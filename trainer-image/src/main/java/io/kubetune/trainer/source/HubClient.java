@@ -28,6 +28,8 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,6 +96,7 @@ public final class HubClient {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Sleeper sleeper;
+  private final BooleanSupplier cancelled;
 
   private HubClient(Builder b) {
     String e = b.endpoint == null ? DEFAULT_ENDPOINT : b.endpoint;
@@ -111,6 +114,7 @@ public final class HubClient {
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
     this.sleeper = b.sleeper;
+    this.cancelled = b.cancelled;
   }
 
   /** Starts a builder. */
@@ -128,6 +132,7 @@ public final class HubClient {
     private Duration initialBackoff = Duration.ofSeconds(1);
     private Duration maxBackoff = Duration.ofSeconds(30);
     private Sleeper sleeper = d -> Thread.sleep(d.toMillis());
+    private BooleanSupplier cancelled = () -> false;
 
     private Builder() {}
 
@@ -171,6 +176,15 @@ public final class HubClient {
     /** Sets how retries wait. */
     public Builder optSleeper(Sleeper sleeper) {
       this.sleeper = sleeper;
+      return this;
+    }
+
+    /**
+     * Sets a check polled between files and while copying; when it turns true the download stops
+     * with a {@link CancellationException}, keeping its {@code .incomplete} file for the next run.
+     */
+    public Builder optCancelled(BooleanSupplier cancelled) {
+      this.cancelled = cancelled;
       return this;
     }
 
@@ -424,6 +438,7 @@ public final class HubClient {
 
   private void fetch(
       String repo, String rev, String file, FileMeta meta, Path snapshot, Path partialDir) {
+    checkCancelled(file);
     Path target = snapshot.resolve(file);
     try {
       if (Files.isRegularFile(target) && (meta.size() < 0 || Files.size(target) == meta.size())) {
@@ -536,11 +551,23 @@ public final class HubClient {
                   StandardOpenOption.CREATE,
                   StandardOpenOption.WRITE,
                   append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
-        in.transferTo(out);
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          out.write(buf, 0, n);
+          checkCancelled(file);
+        }
       }
       return Boolean.TRUE;
     }
     throw new ModelSourceException("too many redirects downloading " + file + " of repo " + repo);
+  }
+
+  private void checkCancelled(String file) {
+    if (cancelled.getAsBoolean()) {
+      throw new CancellationException(
+          "download stopped at " + file + "; the next run resumes it from the cache");
+    }
   }
 
   private static void verify(String repo, String file, FileMeta meta, Path partial) {

@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -365,6 +366,35 @@ class TrainerMainTest {
     assertFalse(
         last.stage() == TrainerStage.FAILED || last.stage() == TrainerStage.SUCCEEDED,
         "a stopped run resumes later: it is neither failed nor succeeded");
+  }
+
+  @Test
+  void sigtermDuringTheModelDownloadExits143AsStopped() throws IOException {
+    services =
+        new TrainerServices(
+            services.training(),
+            services.datasetValidation(),
+            services.generation(),
+            services.evaluation(),
+            (b, s) -> {
+              services.stop().requestStop("SIGTERM");
+              throw new CancellationException("download stopped at model.safetensors");
+            },
+            services.kube(),
+            services.termination(),
+            services.stop(),
+            services.out(),
+            services.err());
+
+    assertEquals(143, run("train", "--config", validConfig().toString()));
+
+    TrainerResult r = terminationResult();
+    assertNull(r.failure(), "a stop is not a failure");
+    assertEquals("stopped by SIGTERM: download stopped at model.safetensors", r.message());
+    assertTrue(stderr().startsWith("stopped: "), stderr());
+    TrainerProgress last =
+        Contract.read(stdoutLines().get(stdoutLines().size() - 1), TrainerProgress.class);
+    assertEquals(TrainerStage.LOADING_MODEL, last.stage());
   }
 
   @Test

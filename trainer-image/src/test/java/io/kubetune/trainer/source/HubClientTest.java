@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -172,6 +173,38 @@ class HubClientTest {
         hub.fileGets().stream().filter(r -> r.server().equals("cdn")).toList();
     assertEquals(1, cdnGets.size());
     assertEquals("bytes=123456-", cdnGets.get(0).range());
+  }
+
+  @Test
+  void stopRequestInterruptsTheDownloadAndTheNextRunResumesIt() throws IOException {
+    Map<String, byte[]> files = model(18, false);
+    hub.commit(REPO, "main", COMMIT_A, files);
+    Path partial =
+        cache.resolve(
+            "models--meta-llama--Tiny-Llama/partial/" + COMMIT_A + "/model.safetensors.incomplete");
+    HubClient stopping =
+        HubClient.builder()
+            .setCacheDir(cache)
+            .optEndpoint(hub.endpoint())
+            .optSleeper(sleeps::add)
+            // SIGTERM arrives once the weights have started to download.
+            .optCancelled(() -> Files.exists(partial) && partial.toFile().length() > 0)
+            .build();
+
+    assertThrows(
+        CancellationException.class, () -> stopping.download(REPO, "main", HubClient.Scope.ALL));
+
+    long kept = Files.size(partial);
+    assertTrue(kept > 0 && kept < files.get("model.safetensors").length, "kept " + kept);
+    hub.clearRequests();
+    Path dir = client(null).download(REPO, "main", HubClient.Scope.ALL);
+    assertSameFiles(files, dir);
+    assertEquals(
+        List.of("bytes=" + kept + "-"),
+        hub.fileGets().stream()
+            .filter(r -> r.server().equals("cdn"))
+            .map(FakeHub.Request::range)
+            .toList());
   }
 
   @Test
