@@ -14,9 +14,13 @@ import java.util.Map;
 
 /**
  * A model's tokenizer: {@code tokenizer.json} through DJL's HF tokenizers (offline), plus what
- * {@code tokenizer_config.json} adds: special tokens, {@code add_bos_token}/{@code add_eos_token}
- * and the chat template ({@code chat_template.jinja} wins over the config's {@code chat_template},
- * as in transformers).
+ * {@code tokenizer_config.json} adds: special tokens and the chat template ({@code
+ * chat_template.jinja} wins over the config's {@code chat_template}, as in transformers).
+ *
+ * <p>BOS/EOS around instruction and text examples come from {@code tokenizer.json}'s
+ * post-processor. {@code add_bos_token}/{@code add_eos_token} in tokenizer_config.json are ignored
+ * on purpose: transformers 5 drops them when a tokenizer.json exists ({@code from_pretrained} pops
+ * them), and we must produce the reference's ids. Real Llama tokenizers keep both consistent.
  */
 public final class ModelTokenizer implements AutoCloseable {
   private static final String[] SPECIAL_KEYS = {
@@ -76,7 +80,6 @@ public final class ModelTokenizer implements AutoCloseable {
       throw new IOException("cannot load " + json + ": " + e.getMessage(), e);
     }
     try {
-      int bosId = idOf(tokenizer, special.get("bos_token"));
       int eosId = idOf(tokenizer, special.get("eos_token"));
       // What the tokenizer.json post-processor adds around a text when special tokens are on.
       String probe = "a";
@@ -88,15 +91,6 @@ public final class ModelTokenizer implements AutoCloseable {
       if (at >= 0) {
         prefix = toInts(Arrays.copyOfRange(full, 0, at));
         suffix = toInts(Arrays.copyOfRange(full, at + plain.length, full.length));
-      }
-      // transformers lets add_bos_token/add_eos_token in tokenizer_config.json override it.
-      if (config.has("add_bos_token")) {
-        prefix =
-            config.get("add_bos_token").asBoolean() && bosId >= 0 ? new int[] {bosId} : new int[0];
-      }
-      if (config.has("add_eos_token")) {
-        suffix =
-            config.get("add_eos_token").asBoolean() && eosId >= 0 ? new int[] {eosId} : new int[0];
       }
       return new ModelTokenizer(tokenizer, special, template, prefix, suffix, eosId);
     } catch (RuntimeException e) {
