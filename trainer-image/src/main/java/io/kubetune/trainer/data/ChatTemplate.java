@@ -130,11 +130,37 @@ public final class ChatTemplate {
     RAISED.remove();
     if (!result.getErrors().isEmpty()) {
       TemplateError first = result.getErrors().get(0);
-      int line = Math.max(0, first.getLineno());
+      int line = locate(source, first.getFieldName(), first.getLineno());
       String what = raised != null ? "raised: " + raised : first.getMessage();
       throw new ChatTemplateException(line, "chat template line " + line + " " + what);
     }
     return result.getOutput();
+  }
+
+  /**
+   * The source line of a failing expression or tag. Jinjava counts lines after trim_blocks removed
+   * newlines, so its numbers can be too small; the failing text's first occurrence at or after
+   * Jinjava's line is the right one.
+   */
+  static int locate(String source, String fragment, int jinjavaLine) {
+    int fallback = Math.max(0, jinjavaLine);
+    if (fragment == null || fragment.isBlank() || fragment.equals("null")) {
+      return fallback;
+    }
+    int last = -1;
+    for (int at = source.indexOf(fragment); at >= 0; at = source.indexOf(fragment, at + 1)) {
+      int line = 1;
+      for (int i = 0; i < at; i++) {
+        if (source.charAt(i) == '\n') {
+          line++;
+        }
+      }
+      if (line >= fallback) {
+        return line;
+      }
+      last = line;
+    }
+    return last > 0 ? last : fallback;
   }
 
   /** HF's {@code raise_exception(message)}. */

@@ -3,10 +3,13 @@ package io.kubetune.trainer.data;
 import io.kubetune.contract.DatasetErrorCode;
 import io.kubetune.contract.DatasetReport;
 import io.kubetune.contract.TrainerConfig;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -270,27 +273,34 @@ public final class DatasetPipeline {
                 + DatasetErrorCode.UNREADABLE.hint());
         return new Result(false, 0, 0, 0, 0, examples);
       }
-      try (BufferedReader reader =
-          new BufferedReader(
-              new InputStreamReader(
-                  Files.newInputStream(path),
-                  StandardCharsets.UTF_8
-                      .newDecoder()
-                      .onMalformedInput(CodingErrorAction.REPORT)
-                      .onUnmappableCharacter(CodingErrorAction.REPORT)))) {
-        String line;
+      CharsetDecoder utf8 =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT);
+      try (InputStream in = new BufferedInputStream(Files.newInputStream(path))) {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         while (true) {
-          try {
-            line = reader.readLine();
-          } catch (CharacterCodingException e) {
-            errors.add(
-                lineNo + 1,
-                DatasetErrorCode.UNREADABLE,
-                where + "the file is not valid UTF-8 from this line on; save it as UTF-8");
-            return new Result(false, lines, valid, tokens, truncated, examples);
-          }
-          if (line == null) {
+          byte[] bytes = readLine(in, buffer);
+          if (bytes == null) {
             break;
+          }
+          String line;
+          try {
+            line = utf8.decode(ByteBuffer.wrap(bytes)).toString();
+          } catch (CharacterCodingException e) {
+            lineNo++;
+            lines++;
+            errors.add(
+                lineNo,
+                DatasetErrorCode.MALFORMED_JSON,
+                where
+                    + "the line is not valid UTF-8 (save the file as UTF-8); "
+                    + DatasetErrorCode.MALFORMED_JSON.hint());
+            if (!warn) {
+              examples.clear();
+            }
+            continue;
           }
           lineNo++;
           if (lineNo == 1 && line.startsWith("\uFEFF")) {
@@ -351,6 +361,23 @@ public final class DatasetPipeline {
         return new Result(false, lines, valid, tokens, truncated, examples);
       }
       return new Result(true, lines, valid, tokens, truncated, examples);
+    }
+
+    /** The next line's bytes without its line break, or null at the end of the stream. */
+    private static byte[] readLine(InputStream in, ByteArrayOutputStream buffer)
+        throws IOException {
+      buffer.reset();
+      int b = in.read();
+      if (b < 0) {
+        return null;
+      }
+      while (b >= 0 && b != '\n') {
+        buffer.write(b);
+        b = in.read();
+      }
+      byte[] bytes = buffer.toByteArray();
+      int n = bytes.length;
+      return n > 0 && bytes[n - 1] == '\r' ? java.util.Arrays.copyOf(bytes, n - 1) : bytes;
     }
   }
 }
