@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import jinjava.javax.el.CompositeELResolver;
 
 /**
@@ -47,6 +49,7 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
   private final Node root;
   private final List<TemplateError> parseErrors;
+  private final ChatTemplateException unsupported;
 
   private ChatTemplate(String source, Map<String, String> specialTokens) {
     this.source = source;
@@ -92,6 +95,7 @@ public final class ChatTemplate {
     jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
     jinjava.getGlobalContext().registerFilter(new TrimFilter());
     jinjava.getGlobalContext().registerTag(new GenerationTag());
+    unsupported = unsupported(this.source);
     // Parsed once: Jinjava's renderForResult re-parses per call, ten times slower than rendering.
     try (AutoCloseableImpl<JinjavaInterpreter> parser =
         JinjavaInterpreter.closeablePushCurrent(jinjava.newInterpreter()).get()) {
@@ -124,6 +128,9 @@ public final class ChatTemplate {
    */
   public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt)
       throws ChatTemplateException {
+    if (unsupported != null) {
+      throw new ChatTemplateException(unsupported.templateLine(), unsupported.getMessage());
+    }
     Map<String, Object> bindings = new HashMap<>(globals);
     bindings.put("messages", messages);
     bindings.put("add_generation_prompt", addGenerationPrompt);
@@ -177,6 +184,28 @@ public final class ChatTemplate {
       last = line;
     }
     return last > 0 ? last : fallback;
+  }
+
+  private static final Pattern LOOP_FILTER =
+      Pattern.compile("\\{%-?\\s*for\\s[^%]*?\\sin\\s[^%]*?\\sif\\s[^%]*?-?%\\}");
+
+  /**
+   * Jinja2 features Jinjava silently renders wrong. A loop filter ({@code for x in xs if cond})
+   * renders nothing in Jinjava, so such templates are refused rather than trained on.
+   */
+  private static ChatTemplateException unsupported(String source) {
+    Matcher m = LOOP_FILTER.matcher(source);
+    if (!m.find()) {
+      return null;
+    }
+    int line = 1 + (int) source.substring(0, m.start()).chars().filter(c -> c == '\n').count();
+    return new ChatTemplateException(
+        line,
+        "chat template line "
+            + line
+            + " uses a loop filter ('"
+            + m.group()
+            + "'), which is not supported: rewrite it as a loop with an inner {% if %}");
   }
 
   /** HF's {@code raise_exception(message)}. */

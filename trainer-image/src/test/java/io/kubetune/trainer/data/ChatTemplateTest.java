@@ -77,6 +77,8 @@ class ChatTemplateTest {
       },
       {"a\nb\n{{ foo( }}", "3"},
       {"a\nb\n{% for m in messages %}{{ m.content }}", "3"},
+      // Jinjava renders loop filters as nothing, so they are refused.
+      {"a\n{%- for m in messages if m.role != 'system' %}{{ m.content }}{% endfor %}", "2"},
     };
     for (String[] c : cases) {
       ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> render(c[0]), c[0]);
