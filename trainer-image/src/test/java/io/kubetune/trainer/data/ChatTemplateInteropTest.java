@@ -79,6 +79,31 @@ class ChatTemplateInteropTest {
               + "{{- message['content'] | trim + '<|eot_id|>' }}{% endgeneration %}"
               + "{%- else %}{{- message['content'] | trim + '<|eot_id|>' }}{%- endif %}");
 
+  /**
+   * Llama-2 chat (HF's template): system prompt folded into the first user turn, bos_token per
+   * turn, .strip(), eos_token after each answer; ignores add_generation_prompt.
+   */
+  static final String LLAMA2 =
+      "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+          + "{% set system_message = messages[0]['content'] %}{% else %}"
+          + "{% set loop_messages = messages %}{% set system_message = false %}{% endif %}"
+          + "{% for message in loop_messages %}"
+          + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+          + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+          + "{% endif %}{% if loop.index0 == 0 and system_message != false %}"
+          + "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+          + "{% else %}{% set content = message['content'] %}{% endif %}"
+          + "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+          + "{% elif message['role'] == 'assistant' %}%ANSWER%{% endif %}{% endfor %}";
+
+  static final String LLAMA2_PLAIN =
+      LLAMA2.replace("%ANSWER%", "{{ ' '  + content.strip() + ' ' + eos_token }}");
+
+  static final String LLAMA2_MARKED =
+      LLAMA2.replace(
+          "%ANSWER%",
+          "{% generation %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endgeneration %}");
+
   /** Jinja features real templates use, for rendering comparison only. */
   static final String FEATURES =
       """
@@ -140,6 +165,7 @@ class ChatTemplateInteropTest {
 
   static Path chatmlDir;
   static Path llamaDir;
+  static Path llama2Dir;
 
   @BeforeAll
   static void tokenizers() throws Exception {
@@ -151,6 +177,9 @@ class ChatTemplateInteropTest {
     llamaDir = Files.createDirectories(tmp.resolve("llama3"));
     DataPython.run("data_make_tokenizer.py", llamaDir.toString(), "<|begin_of_text|>");
     writeConfig(llamaDir, LLAMA3_PLAIN, "<|begin_of_text|>", "<|eot_id|>", false);
+    llama2Dir = Files.createDirectories(tmp.resolve("llama2"));
+    DataPython.run("data_make_tokenizer.py", llama2Dir.toString(), "<s>");
+    writeConfig(llama2Dir, LLAMA2_PLAIN, "<s>", "</s>", null);
   }
 
   static void writeConfig(Path dir, String template, String bos, String eos, Boolean addBos)
@@ -198,6 +227,11 @@ class ChatTemplateInteropTest {
   @Test
   void llama3TemplateMatchesTransformers() throws Exception {
     check(llamaDir, LLAMA3_MARKED);
+  }
+
+  @Test
+  void llama2TemplateMatchesTransformers() throws Exception {
+    check(llama2Dir, LLAMA2_MARKED);
   }
 
   private void check(Path model, String marked) throws Exception {
