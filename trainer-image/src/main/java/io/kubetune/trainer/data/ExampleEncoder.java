@@ -64,6 +64,12 @@ final class ExampleEncoder {
       while (end > before.length() && PyStrings.isSpace(through.codePointBefore(end))) {
         end -= Character.charCount(through.codePointBefore(end));
       }
+      if (end == before.length()) {
+        // Training on it would silently learn nothing from this turn.
+        throw new DatasetProblem(
+            DatasetErrorCode.TEMPLATE_ERROR,
+            "the chat template renders nothing for the assistant turn messages[" + i + "]");
+      }
       spans.add(new int[] {full.codePointCount(0, before.length()), full.codePointCount(0, end)});
     }
     ModelTokenizer.Tokens tokens = tokenizer.encode(full);

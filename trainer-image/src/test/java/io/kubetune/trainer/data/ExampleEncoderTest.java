@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kubetune.contract.DatasetErrorCode;
 import java.nio.file.Path;
@@ -127,6 +128,21 @@ class ExampleEncoderTest {
     TokenizedExample e = encode(llama, DatasetSpec.text("hello world"));
     assertArrayEquals(e.inputIds(), e.labels());
     assertEquals(TinyTokenizers.specialId("<|begin_of_text|>"), e.inputIds()[0]);
+  }
+
+  @Test
+  void templatesThatDropAssistantTurnsAreRejected() throws Exception {
+    String template =
+        "{% for m in messages %}{% if m.role == 'user' %}{{ m.content }}{% endif %}{% endfor %}";
+    try (ModelTokenizer tokenizer = ModelTokenizer.load(plain)) {
+      ExampleEncoder encoder = new ExampleEncoder(tokenizer, ChatTemplate.of(template, Map.of()));
+      DatasetProblem p =
+          assertThrows(
+              DatasetProblem.class,
+              () -> encoder.encode(new LineParser(null).parse(DatasetSpec.chat("a", "b"))));
+      assertEquals(DatasetErrorCode.TEMPLATE_ERROR, p.code());
+      assertTrue(p.getMessage().contains("messages[1]"), p.getMessage());
+    }
   }
 
   @Test
