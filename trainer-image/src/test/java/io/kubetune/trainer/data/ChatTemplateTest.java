@@ -92,6 +92,17 @@ class ChatTemplateTest {
   }
 
   @Test
+  void rendersDoNotLeakStateIntoEachOther() throws Exception {
+    ChatTemplate t =
+        ChatTemplate.of(
+            "{% if messages[0].role == 'system' %}{% set s = 'S' %}{% endif %}{{ s }}|"
+                + "{% macro m() %}M{% endmacro %}{{ m() }}",
+            Map.of());
+    assertEquals("S|M", t.render(CHAT, false));
+    assertEquals("|M", t.render(CHAT.subList(1, 3), false));
+  }
+
+  @Test
   void pythonFloatRepr() {
     assertEquals("1.0", PyJson.pythonFloat(1.0));
     assertEquals("0.5", PyJson.pythonFloat(0.5));
