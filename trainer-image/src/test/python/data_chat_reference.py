@@ -1,6 +1,7 @@
 """Reference data processing with HF transformers, for ChatTemplateInteropTest.
 
-Usage: data_chat_reference.py REQUEST_JSON RESPONSE_JSON
+Usage: data_chat_reference.py REQUEST_JSON RESPONSE_JSON [REQUEST_JSON RESPONSE_JSON ...]
+(one interpreter for several requests: importing transformers dominates the run time)
 
 The request names a tokenizer folder and lists conversations, instruction pairs and texts. For
 each conversation and add_generation_prompt in (False, True) the response holds
@@ -18,7 +19,13 @@ from transformers import AutoTokenizer
 
 
 def main() -> None:
-    with open(sys.argv[1], encoding="utf-8") as f:
+    args = sys.argv[1:]
+    for request, response in zip(args[0::2], args[1::2]):
+        answer(request, response)
+
+
+def answer(request: str, response: str) -> None:
+    with open(request, encoding="utf-8") as f:
         req = json.load(f)
     tok = AutoTokenizer.from_pretrained(req["model_dir"])
     out = {"chats": [], "instructions": [], "texts": [], "templates": []}
@@ -73,7 +80,7 @@ def main() -> None:
         out["instructions"].append({"ids": ids, "mask": mask})
     for text in req.get("texts", []):
         out["texts"].append({"ids": list(tok(text)["input_ids"])})
-    with open(sys.argv[2], "w", encoding="utf-8") as f:
+    with open(response, "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False)
 
 

@@ -1,6 +1,6 @@
 """Writes a tiny byte-level BPE tokenizer.json (trained on a few sentences) into a folder.
 
-Usage: data_make_tokenizer.py OUT_DIR BOS_TOKEN|-
+Usage: data_make_tokenizer.py OUT_DIR BOS_TOKEN|- [OUT_DIR BOS_TOKEN|- ...]
 The special tokens cover ChatML and Llama-3 templates. When BOS_TOKEN is given, the post-processor
 prepends it (as Llama tokenizers do) so add_special_tokens=True inserts it. The test writes
 tokenizer_config.json itself.
@@ -35,7 +35,12 @@ CORPUS = [
 
 
 def main() -> None:
-    out, bos = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    for out, bos in zip(args[0::2], args[1::2]):
+        make(out, bos)
+
+
+def make(out: str, bos: str) -> None:
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()

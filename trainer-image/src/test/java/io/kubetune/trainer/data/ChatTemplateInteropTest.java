@@ -167,19 +167,43 @@ class ChatTemplateInteropTest {
   static Path llamaDir;
   static Path llama2Dir;
 
+  /** Reference answers by model folder, computed in one Python run (imports dominate). */
+  static final Map<Path, JsonNode> REFERENCE = new LinkedHashMap<>();
+
   @BeforeAll
-  static void tokenizers() throws Exception {
+  static void tokenizersAndReference() throws Exception {
     chatmlDir = Files.createDirectories(tmp.resolve("chatml"));
-    DataPython.run("data_make_tokenizer.py", chatmlDir.toString(), "-");
+    llamaDir = Files.createDirectories(tmp.resolve("llama3"));
+    llama2Dir = Files.createDirectories(tmp.resolve("llama2"));
+    DataPython.run(
+        "data_make_tokenizer.py",
+        chatmlDir.toString(),
+        "-",
+        llamaDir.toString(),
+        "<|begin_of_text|>",
+        llama2Dir.toString(),
+        "<s>");
     writeConfig(chatmlDir, CHATML, null, "<|im_end|>", null);
     // add_bos_token/add_eos_token contradict tokenizer.json on purpose: transformers 5 ignores
-    // them.
-    llamaDir = Files.createDirectories(tmp.resolve("llama3"));
-    DataPython.run("data_make_tokenizer.py", llamaDir.toString(), "<|begin_of_text|>");
+    // them, and so must we.
     writeConfig(llamaDir, LLAMA3_PLAIN, "<|begin_of_text|>", "<|eot_id|>", false);
-    llama2Dir = Files.createDirectories(tmp.resolve("llama2"));
-    DataPython.run("data_make_tokenizer.py", llama2Dir.toString(), "<s>");
     writeConfig(llama2Dir, LLAMA2_PLAIN, "<s>", "</s>", null);
+    Map<Path, String> marked =
+        Map.of(chatmlDir, CHATML_MARKED, llamaDir, LLAMA3_MARKED, llama2Dir, LLAMA2_MARKED);
+    List<String> args = new ArrayList<>();
+    Map<Path, Path> responses = new LinkedHashMap<>();
+    for (Map.Entry<Path, String> e : marked.entrySet()) {
+      Path in = Files.createTempFile(tmp, "req", ".json");
+      Path out = Files.createTempFile(tmp, "res", ".json");
+      JSON.writeValue(in.toFile(), request(e.getKey(), e.getValue(), List.of(FEATURES)));
+      args.add(in.toString());
+      args.add(out.toString());
+      responses.put(e.getKey(), out);
+    }
+    DataPython.run("data_chat_reference.py", args.toArray(String[]::new));
+    for (Map.Entry<Path, Path> e : responses.entrySet()) {
+      REFERENCE.put(e.getKey(), JSON.readTree(e.getValue().toFile()));
+    }
   }
 
   static void writeConfig(Path dir, String template, String bos, String eos, Boolean addBos)
@@ -196,7 +220,7 @@ class ChatTemplateInteropTest {
     JSON.writeValue(dir.resolve("tokenizer_config.json").toFile(), config);
   }
 
-  static JsonNode reference(Path model, String marked, List<String> templates) throws Exception {
+  static ObjectNode request(Path model, String marked, List<String> templates) {
     ObjectNode req = JSON.createObjectNode();
     req.put("model_dir", model.toString());
     req.set("conversations", JSON.valueToTree(conversations()));
@@ -212,11 +236,7 @@ class ChatTemplateInteropTest {
     req.set(
         "texts",
         JSON.valueToTree(List.of("Kubernetes schedules pods.", "ü 😀 ß\nnew line  spaces ")));
-    Path in = Files.createTempFile(tmp, "req", ".json");
-    Path out = Files.createTempFile(tmp, "res", ".json");
-    JSON.writeValue(in.toFile(), req);
-    DataPython.run("data_chat_reference.py", in.toString(), out.toString());
-    return JSON.readTree(out.toFile());
+    return req;
   }
 
   @Test
@@ -235,7 +255,7 @@ class ChatTemplateInteropTest {
   }
 
   private void check(Path model, String marked) throws Exception {
-    JsonNode ref = reference(model, marked, List.of(FEATURES));
+    JsonNode ref = REFERENCE.get(model);
     List<List<Map<String, Object>>> convs = conversations();
     try (ModelTokenizer tokenizer = ModelTokenizer.load(model)) {
       ChatTemplate template = ChatTemplate.of(tokenizer.chatTemplate(), tokenizer.specialTokens());
