@@ -126,6 +126,30 @@ class DatasetPipelineTest {
   }
 
   @Test
+  void validationStreamsWithoutKeepingExamples() throws Exception {
+    Path train = DatasetSpec.jsonl(tmp.resolve("t.jsonl"), chats(500));
+    var cfg = DatasetSpec.train(train).validationSplit(0.1).build();
+    DatasetPipeline.Run run = DatasetPipeline.run(cfg, chatml, 0, false, 1);
+    assertTrue(run.train().isEmpty() && run.validation().isEmpty(), "bounded memory");
+    assertEquals(450, run.report().trainExamples());
+    assertEquals(50, run.report().validExamples());
+  }
+
+  @Test
+  void textPackingLearnsDocumentEnds() throws Exception {
+    Path train =
+        DatasetSpec.jsonl(tmp.resolve("t.jsonl"), DatasetSpec.text("one"), DatasetSpec.text("two"));
+    PreparedDataset p =
+        DatasetPipeline.prepare(DatasetSpec.train(train).build(), chatml, 64, true, 1);
+    assertEquals("text", p.report().format());
+    assertEquals(1, p.train().size());
+    TokenizedExample packed = p.train().get(0);
+    int eos = TinyTokenizers.specialId("<|im_end|>");
+    assertEquals(2, java.util.Arrays.stream(packed.inputIds()).filter(id -> id == eos).count());
+    assertEquals(packed.length(), packed.labeledTokens(), "text learns every token and separator");
+  }
+
+  @Test
   void failPolicyReturnsNoExamples() throws Exception {
     List<String> lines = chats(4);
     lines.add("not json");
