@@ -71,6 +71,8 @@ public final class ChatTemplate {
                     .withUseNaturalOperatorPrecedence(true)
                     .withKeepNullableLoopValues(true)
                     .withEvaluateMapKeys(true)
+                    // {{ a_dict }} prints Python's repr, as in Jinja2.
+                    .withUsePyishObjectMapper(true)
                     .build())
             .build();
     jinjava = new Jinjava(config);
@@ -136,6 +138,8 @@ public final class ChatTemplate {
     bindings.put("add_generation_prompt", addGenerationPrompt);
     bindings.put("tools", null);
     bindings.put("documents", null);
+    // Functions are not variables in Jinjava; templates test "strftime_now is defined" first.
+    bindings.put("strftime_now", "strftime_now");
     RAISED.remove();
     String output;
     List<TemplateError> errors = new ArrayList<>(parseErrors);

@@ -103,6 +103,14 @@ class ChatTemplateTest {
   }
 
   @Test
+  void strftimeNowIsDefinedAsInTransformers() throws Exception {
+    // Llama 3.1 prints today's date only when "strftime_now is defined".
+    String out =
+        render("{% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}{% endif %}");
+    assertTrue(out.matches("\\d{2} [A-Z][a-z]{2} \\d{4}"), out);
+  }
+
+  @Test
   void pythonFloatRepr() {
     assertEquals("1.0", PyJson.pythonFloat(1.0));
     assertEquals("0.5", PyJson.pythonFloat(0.5));
