@@ -32,6 +32,12 @@ public final class DatasetPipeline {
 
   private static final String VALIDATION_FILE = "validation file: ";
 
+  /**
+   * Longest line read; a longer one (e.g. a binary file without newlines) is skipped as malformed
+   * rather than exhausting memory.
+   */
+  static final int MAX_LINE_BYTES = 64 << 20;
+
   private DatasetPipeline() {}
 
   /**
@@ -82,6 +88,18 @@ public final class DatasetPipeline {
   static Run run(
       TrainerConfig.Dataset cfg, Path modelDir, int maxSeqLength, boolean keep, long seed)
       throws IOException {
+    return run(cfg, modelDir, maxSeqLength, keep, seed, MAX_LINE_BYTES);
+  }
+
+  /** {@link #run} with another line length limit, for tests. */
+  static Run run(
+      TrainerConfig.Dataset cfg,
+      Path modelDir,
+      int maxSeqLength,
+      boolean keep,
+      long seed,
+      int maxLineBytes)
+      throws IOException {
     boolean warn = onErrorWarn(cfg.onError());
     double fraction = cfg.validationSplit() == null ? 0 : cfg.validationSplit();
     if (!(fraction >= 0 && fraction < 1)) {
@@ -115,7 +133,8 @@ public final class DatasetPipeline {
               cfg.maxTokensPerExample(),
               maxSeqLength,
               keep,
-              warn);
+              warn,
+              maxLineBytes);
       Scanner.Result train = scanner.scan(cfg.train(), "");
       if (train.readable()) {
         if (train.lines() == 0) {
@@ -221,6 +240,7 @@ public final class DatasetPipeline {
     private final int maxSeqLength;
     private final boolean keep;
     private final boolean warn;
+    private final int maxLineBytes;
 
     Scanner(
         LineParser parser,
@@ -229,7 +249,8 @@ public final class DatasetPipeline {
         Integer maxTokensPerExample,
         int maxSeqLength,
         boolean keep,
-        boolean warn) {
+        boolean warn,
+        int maxLineBytes) {
       this.parser = parser;
       this.encoder = encoder;
       this.errors = errors;
@@ -237,6 +258,7 @@ public final class DatasetPipeline {
       this.maxSeqLength = maxSeqLength;
       this.keep = keep;
       this.warn = warn;
+      this.maxLineBytes = maxLineBytes;
     }
 
     record Result(
@@ -281,9 +303,25 @@ public final class DatasetPipeline {
       try (InputStream in = new BufferedInputStream(Files.newInputStream(path))) {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         while (true) {
-          byte[] bytes = readLine(in, buffer);
+          byte[] bytes = readLine(in, buffer, maxLineBytes);
           if (bytes == null) {
             break;
+          }
+          if (bytes == OVERLONG) {
+            lineNo++;
+            lines++;
+            errors.add(
+                lineNo,
+                DatasetErrorCode.MALFORMED_JSON,
+                where
+                    + "the line is longer than "
+                    + maxLineBytes
+                    + " bytes (is this a JSONL file?); "
+                    + DatasetErrorCode.MALFORMED_JSON.hint());
+            if (!warn) {
+              examples.clear();
+            }
+            continue;
           }
           String line;
           try {
@@ -363,17 +401,30 @@ public final class DatasetPipeline {
       return new Result(true, lines, valid, tokens, truncated, examples);
     }
 
-    /** The next line's bytes without its line break, or null at the end of the stream. */
-    private static byte[] readLine(InputStream in, ByteArrayOutputStream buffer)
+    private static final byte[] OVERLONG = new byte[0];
+
+    /**
+     * The next line's bytes without its line break, {@link #OVERLONG} (the line skipped) when it
+     * exceeds {@code limit}, or null at the end of the stream.
+     */
+    private static byte[] readLine(InputStream in, ByteArrayOutputStream buffer, int limit)
         throws IOException {
       buffer.reset();
       int b = in.read();
       if (b < 0) {
         return null;
       }
+      boolean overlong = false;
       while (b >= 0 && b != '\n') {
-        buffer.write(b);
+        if (buffer.size() < limit) {
+          buffer.write(b);
+        } else {
+          overlong = true;
+        }
         b = in.read();
+      }
+      if (overlong) {
+        return OVERLONG;
       }
       byte[] bytes = buffer.toByteArray();
       int n = bytes.length;

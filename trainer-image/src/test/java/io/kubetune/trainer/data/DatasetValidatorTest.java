@@ -158,6 +158,22 @@ class DatasetValidatorTest {
   }
 
   @Test
+  void overlongLinesAreSkippedNotBuffered() throws Exception {
+    Path f =
+        DatasetSpec.jsonl(
+            tmp.resolve("d.jsonl"),
+            DatasetSpec.chat("a", "b"),
+            DatasetSpec.text("x".repeat(500)),
+            DatasetSpec.chat("c", "d"));
+    DatasetReport r =
+        DatasetPipeline.run(DatasetSpec.train(f).onError("Warn").build(), model, 0, false, 0, 200)
+            .report();
+    assertError(r, 2, DatasetErrorCode.MALFORMED_JSON);
+    assertTrue(r.errors().get(0).message().contains("longer than 200 bytes"));
+    assertEquals(2, r.trainExamples(), "the lines after it are read normally");
+  }
+
+  @Test
   void validationFileErrorsAreLabelled() throws Exception {
     Path train = DatasetSpec.jsonl(tmp.resolve("t.jsonl"), DatasetSpec.chat("a", "b"));
     Path valid = DatasetSpec.jsonl(tmp.resolve("v.jsonl"), DatasetSpec.chat("a", "b"), "nope");
