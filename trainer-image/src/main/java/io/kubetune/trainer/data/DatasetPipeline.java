@@ -386,13 +386,16 @@ public final class DatasetPipeline {
           }
         }
       } catch (IOException e) {
+        // Line 0: a file read halfway must invalidate the dataset even with onError: Warn.
         errors.add(
-            lineNo + 1,
+            0,
             DatasetErrorCode.UNREADABLE,
             where
                 + "reading "
                 + file
-                + " failed: "
+                + " failed after line "
+                + lineNo
+                + ": "
                 + e.getMessage()
                 + "; "
                 + DatasetErrorCode.UNREADABLE.hint());
