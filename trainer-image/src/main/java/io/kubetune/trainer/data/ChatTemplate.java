@@ -97,13 +97,22 @@ public final class ChatTemplate {
     jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
     jinjava.getGlobalContext().registerFilter(new TrimFilter());
     jinjava.getGlobalContext().registerTag(new GenerationTag());
-    unsupported = unsupported(this.source);
+    ChatTemplateException refused = unsupported(this.source);
+    Node parsed = null;
+    List<TemplateError> errors = List.of();
     // Parsed once: Jinjava's renderForResult re-parses per call, ten times slower than rendering.
     try (AutoCloseableImpl<JinjavaInterpreter> parser =
         JinjavaInterpreter.closeablePushCurrent(jinjava.newInterpreter()).get()) {
-      root = parser.value().parse(this.source);
-      parseErrors = parser.value().getErrorsCopy();
+      parsed = parser.value().parse(this.source);
+      errors = parser.value().getErrorsCopy();
+    } catch (RuntimeException e) {
+      if (refused == null) {
+        refused = new ChatTemplateException(0, "chat template cannot be parsed: " + e.getMessage());
+      }
     }
+    unsupported = refused;
+    root = parsed;
+    parseErrors = errors;
   }
 
   /**
