@@ -23,8 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import jinjava.javax.el.CompositeELResolver;
 
 /**
@@ -100,7 +98,8 @@ public final class ChatTemplate {
     jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
     jinjava.getGlobalContext().registerFilter(new TrimFilter());
     jinjava.getGlobalContext().registerTag(new GenerationTag());
-    ChatTemplateException refused = unsupported(this.source);
+    jinjava.getGlobalContext().registerTag(new FilteringForTag());
+    ChatTemplateException refused = null;
     Node parsed = null;
     List<TemplateError> errors = List.of();
     // Parsed once: Jinjava's renderForResult re-parses per call, ten times slower than rendering.
@@ -202,28 +201,6 @@ public final class ChatTemplate {
       last = line;
     }
     return last > 0 ? last : fallback;
-  }
-
-  private static final Pattern LOOP_FILTER =
-      Pattern.compile("\\{%-?\\s*for\\s[^%]*?\\sin\\s[^%]*?\\sif\\s[^%]*?-?%\\}");
-
-  /**
-   * Jinja2 features Jinjava silently renders wrong. A loop filter ({@code for x in xs if cond})
-   * renders nothing in Jinjava, so such templates are refused rather than trained on.
-   */
-  private static ChatTemplateException unsupported(String source) {
-    Matcher m = LOOP_FILTER.matcher(source);
-    if (!m.find()) {
-      return null;
-    }
-    int line = 1 + (int) source.substring(0, m.start()).chars().filter(c -> c == '\n').count();
-    return new ChatTemplateException(
-        line,
-        "chat template line "
-            + line
-            + " uses a loop filter ('"
-            + m.group()
-            + "'), which is not supported: rewrite it as a loop with an inner {% if %}");
   }
 
   /** HF's {@code raise_exception(message)}. */
