@@ -50,7 +50,7 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
   private final Node root;
   private final List<TemplateError> parseErrors;
-  private final ChatTemplateException unsupported;
+  private final ChatTemplateException unusable;
 
   private ChatTemplate(String source, Map<String, String> specialTokens) {
     this.source = source;
@@ -98,7 +98,8 @@ public final class ChatTemplate {
     jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
     jinjava.getGlobalContext().registerFilter(new TrimFilter());
     jinjava.getGlobalContext().registerTag(new GenerationTag());
-    jinjava.getGlobalContext().registerTag(new FilteringForTag());
+    FilteringForTag forTag = new FilteringForTag();
+    jinjava.getGlobalContext().registerTag(forTag);
     ChatTemplateException refused = null;
     Node parsed = null;
     List<TemplateError> errors = List.of();
@@ -109,12 +110,13 @@ public final class ChatTemplate {
       parser.value().getContext().setExpressionStrategy(new PythonOutput());
       parsed = parser.value().parse(this.source);
       errors = parser.value().getErrorsCopy();
+      forTag.splitElseBranches(parsed);
     } catch (RuntimeException e) {
       if (refused == null) {
         refused = new ChatTemplateException(0, "chat template cannot be parsed: " + e.getMessage());
       }
     }
-    unsupported = refused;
+    unusable = refused;
     root = parsed;
     parseErrors = errors;
   }
@@ -143,8 +145,8 @@ public final class ChatTemplate {
    */
   public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt)
       throws ChatTemplateException {
-    if (unsupported != null) {
-      throw new ChatTemplateException(unsupported.templateLine(), unsupported.getMessage());
+    if (unusable != null) {
+      throw new ChatTemplateException(unusable.templateLine(), unusable.getMessage());
     }
     Map<String, Object> bindings = new HashMap<>(globals);
     bindings.put("messages", messages);

@@ -120,6 +120,7 @@ class ChatTemplateInteropTest {
       {{ messages[-1] | tojson }} {{ messages | tojson(indent=2) }} {{ messages[0] }} {{ ['a', "b"] }} {{ true }} {{ messages | length > 2 }}
       {{ messages[0]['content'].split() | join(',') }} {{ ns.n ~ 'x' }} {{ messages[0]['content'].replace('a', 'A') }}
       {%- for m in messages if m['role'] != 'system' %}{{ loop.index }}{{ m.role }}{% if loop.last %}!{% endif %}{% endfor %}
+      {%- for m in messages if m['role'] == 'tool' %}T{% else %}[no tools]{% endfor %}{% for m in messages %}{{ m.role[0:1] }}{% else %}-{% endfor %}
       {%- if tools is not none %}TOOLS{% endif %}{% if documents is defined and documents %}DOCS{% endif %}
       {%- if add_generation_prompt %} >>{{ eos_token }}{% endif %}
       """;

@@ -101,6 +101,19 @@ class ChatTemplateTest {
   }
 
   @Test
+  void forElseRendersOnlyForEmptySequences() throws Exception {
+    // Expected values from Jinja2; Jinjava alone renders the else branch after every item.
+    assertEquals("xxx", render("{% for m in messages %}x{% else %}empty{% endfor %}"));
+    assertEquals("empty", render("{% for m in [] %}x{% else %}empty{% endfor %}"));
+    assertEquals(
+        "empty|u",
+        render(
+            "{% for m in messages if m.role == 'tool' %}x{% else %}empty{% endfor %}|"
+                + "{% for m in messages if m.role == 'user' %}{% for c in [] %}{% else %}"
+                + "{{ m.role[0:1] }}{% endfor %}{% else %}none{% endfor %}"));
+  }
+
+  @Test
   void rendersDoNotLeakStateIntoEachOther() throws Exception {
     ChatTemplate t =
         ChatTemplate.of(
