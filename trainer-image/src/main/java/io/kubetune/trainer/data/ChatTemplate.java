@@ -108,7 +108,7 @@ public final class ChatTemplate {
         JinjavaInterpreter.closeablePushCurrent(jinjava.newInterpreter()).get()) {
       // Expression nodes take their output strategy from the parsing context.
       parser.value().getContext().setExpressionStrategy(new PythonOutput());
-      parsed = parser.value().parse(this.source);
+      parsed = parser.value().parse(withoutTrailingNewline(this.source));
       errors = parser.value().getErrorsCopy();
       forTag.splitElseBranches(parsed);
     } catch (RuntimeException e) {
@@ -203,6 +203,14 @@ public final class ChatTemplate {
       last = line;
     }
     return last > 0 ? last : fallback;
+  }
+
+  /** Jinja2 drops one trailing newline of a template (keep_trailing_newline=False); Jinjava not. */
+  static String withoutTrailingNewline(String source) {
+    if (source.endsWith("\r\n")) {
+      return source.substring(0, source.length() - 2);
+    }
+    return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
   }
 
   /** HF's {@code raise_exception(message)}. */

@@ -114,6 +114,13 @@ class ChatTemplateTest {
   }
 
   @Test
+  void oneTrailingNewlineOfTheTemplateIsDropped() throws Exception {
+    // As Jinja2 (keep_trailing_newline=False): chat_template.jinja files usually end with one.
+    assertEquals("x", render("{{ 'x' }}\n"));
+    assertEquals("x\n", render("{{ 'x' }}\n\n"));
+  }
+
+  @Test
   void rendersDoNotLeakStateIntoEachOther() throws Exception {
     ChatTemplate t =
         ChatTemplate.of(
