@@ -81,6 +81,28 @@ final class Cluster {
     return awaitStatus(ns, name, s -> s.phase == phase);
   }
 
+  /**
+   * Changes a FineTuneJob's spec as kubectl edit would, retrying on conflicts with status writes.
+   */
+  void editSpec(String ns, String name, java.util.function.Consumer<FineTuneJob> change) {
+    await()
+        .atMost(TIMEOUT)
+        .ignoreExceptionsInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class)
+        .until(
+            () -> {
+              client
+                  .resources(FineTuneJob.class)
+                  .inNamespace(ns)
+                  .withName(name)
+                  .edit(
+                      j -> {
+                        change.accept(j);
+                        return j;
+                      });
+              return true;
+            });
+  }
+
   Job job(String ns, String name) {
     return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
   }
