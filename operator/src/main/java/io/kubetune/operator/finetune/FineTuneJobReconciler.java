@@ -120,7 +120,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
     Job validationJob = job(context, Labels.validationJobName(job));
     List<Pod> validationPods = pods(context, validationJob, Labels.VALIDATION);
     FineTuneJobStatusComputer.ValidationResult validation =
-        FineTuneJobStatusComputer.validation(validationJob, validationPods);
+        FineTuneJobStatusComputer.validation(validationJob, validationPods, clock.instant());
     if (validationJob != null
         && (validation.state() == FineTuneJobStatusComputer.Validation.INVALID
             || validation.state() == FineTuneJobStatusComputer.Validation.ERROR)
@@ -134,7 +134,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
           .delete();
       validationJob = null;
       validationPods = List.of();
-      validation = FineTuneJobStatusComputer.validation(null, List.of());
+      validation = FineTuneJobStatusComputer.validation(null, List.of(), clock.instant());
     }
 
     Job trainerJob = job(context, Labels.trainerJobName(job));

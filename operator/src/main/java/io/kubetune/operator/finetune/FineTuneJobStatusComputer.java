@@ -54,10 +54,57 @@ public final class FineTuneJobStatusComputer {
   /** What dataset validation found, with the message for users. */
   record ValidationResult(Validation state, DatasetReport report, String reason, String message) {}
 
+  /**
+   * How long a finished Job's outcome waits for its pod to show up in the operator's cache. Job and
+   * Pod events arrive on separate watches, so the Job may be seen first; deciding without the pod's
+   * termination message would report a generic reason and then flip to the real one.
+   */
+  static final Duration POD_REPORT_GRACE = Duration.ofSeconds(30);
+
+  /** Whether {@code job} finished but its pod's report has not been seen yet (within the grace). */
+  static boolean awaitingPodReport(Job job, List<Pod> pods, Instant now) {
+    if (job == null || !JobStates.finished(job) || JobStates.newestTerminated(pods).isPresent()) {
+      return false;
+    }
+    // A deadline kills running pods and no pod may ever have terminated: nothing to wait for.
+    boolean deadline =
+        JobStates.condition(job, "Failed")
+            .map(c -> Reasons.DEADLINE_EXCEEDED.equals(c.getReason()))
+            .orElse(false);
+    int ended =
+        job.getStatus() == null
+            ? 0
+            : (job.getStatus().getFailed() == null ? 0 : job.getStatus().getFailed())
+                + (job.getStatus().getSucceeded() == null ? 0 : job.getStatus().getSucceeded());
+    if (deadline || ended == 0) {
+      return false;
+    }
+    String since =
+        JobStates.condition(job, "Complete")
+            .or(() -> JobStates.condition(job, "Failed"))
+            .map(JobCondition::getLastTransitionTime)
+            .orElse(null);
+    if (since == null) {
+      return false;
+    }
+    try {
+      return now.isBefore(Instant.parse(since).plus(POD_REPORT_GRACE));
+    } catch (DateTimeParseException e) {
+      return false;
+    }
+  }
+
   /** Reads the validation Job and its pods. */
-  static ValidationResult validation(Job job, List<Pod> pods) {
+  static ValidationResult validation(Job job, List<Pod> pods, Instant now) {
     if (job == null) {
       return new ValidationResult(Validation.NOT_STARTED, null, Reasons.PENDING, "");
+    }
+    if (awaitingPodReport(job, pods, now)) {
+      return new ValidationResult(
+          Validation.RUNNING,
+          null,
+          Reasons.VALIDATING_DATASET,
+          "dataset validation finished; reading its report");
     }
     Optional<Pod> last = JobStates.newestTerminated(pods);
     Optional<ContainerStateTerminated> term = last.flatMap(JobStates::terminated);
@@ -201,7 +248,8 @@ public final class FineTuneJobStatusComputer {
       return s;
     }
 
-    ValidationResult v = validation(o.validationJob(), o.validationPods());
+    ValidationResult v = validation(o.validationJob(), o.validationPods(), o.now());
+    boolean trainerReportPending = awaitingPodReport(o.trainerJob(), o.trainerPods(), o.now());
     if (v.report() != null) {
       s.datasetStats = stats(v.report());
     }
@@ -234,10 +282,17 @@ public final class FineTuneJobStatusComputer {
       c.set(Conditions.DATASET_VALIDATED, UNKNOWN, v.reason(), v.message());
     }
 
-    if (succeededBefore || (trainer != null && JobStates.complete(trainer))) {
+    if (succeededBefore
+        || (trainer != null && JobStates.complete(trainer) && !trainerReportPending)) {
       succeeded(o, s, c);
-    } else if (trainer != null && JobStates.failed(trainer)) {
+    } else if (trainer != null && JobStates.failed(trainer) && !trainerReportPending) {
       trainerFailed(o, s, c);
+    } else if (trainerReportPending) {
+      s.phase = old.phase == Phase.Pending ? Phase.Pending : Phase.Running;
+      String msg = "the trainer Job finished; reading the trainer's result";
+      reconciling(c, Reasons.TRAINING, msg);
+      c.set(Conditions.ADMITTED, TRUE, Reasons.ADMITTED, "")
+          .set(Conditions.RUNNING, FALSE, Reasons.TRAINING, msg);
     } else if (suspend) {
       s.phase = Phase.Suspended;
       String msg = "spec.suspend is true; set it to false to resume from the newest checkpoint";

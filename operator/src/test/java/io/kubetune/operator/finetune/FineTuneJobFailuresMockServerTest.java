@@ -103,8 +103,11 @@ class FineTuneJobFailuresMockServerTest {
     cluster.terminatedPod(validation, "v", 3, "Error", Contract.writeBounded(report));
     cluster.jobStatus(validation, 0, 1, "Failed", "BackoffLimitExceeded");
 
-    FineTuneJob failed = cluster.awaitPhase(NS, "bad-data", Phase.Failed);
+    FineTuneJob failed =
+        cluster.awaitStatus(
+            NS, "bad-data", st -> reason(st, Conditions.FAILED, Reasons.DATASET_INVALID));
     FineTuneJobStatus s = failed.getStatus();
+    assertEquals(Phase.Failed, s.phase);
     assertTrue(is(s, Conditions.DATASET_VALIDATED, Conditions.FALSE));
     assertTrue(reason(s, Conditions.FAILED, Reasons.DATASET_INVALID));
     assertTrue(Cluster.stalled(s));
@@ -209,7 +212,7 @@ class FineTuneJobFailuresMockServerTest {
   }
 
   private FineTuneJobStatus assertFailed(String name, String reason) {
-    FineTuneJob failed = cluster.awaitPhase(NS, name, Phase.Failed);
+    FineTuneJob failed = cluster.awaitStatus(NS, name, st -> st.phase == Phase.Failed);
     FineTuneJobStatus s = failed.getStatus();
     assertTrue(reason(s, Conditions.FAILED, reason), () -> s.conditions.toString());
     assertTrue(is(s, Conditions.FAILED, Conditions.TRUE));

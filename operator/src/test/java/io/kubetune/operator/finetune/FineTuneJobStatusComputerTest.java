@@ -131,6 +131,34 @@ class FineTuneJobStatusComputerTest {
     assertTrue(Cluster.is(s, Conditions.RECONCILING, Conditions.FALSE));
   }
 
+  @Test
+  void aFailedJobSeenBeforeItsPodWaitsForThePodsReport() {
+    Job failed =
+        new JobBuilder()
+            .withNewMetadata()
+            .withName("j-validate")
+            .endMetadata()
+            .withNewStatus()
+            .withFailed(1)
+            .addNewCondition()
+            .withType("Failed")
+            .withStatus("True")
+            .withReason("BackoffLimitExceeded")
+            .withLastTransitionTime(T0.toString())
+            .endCondition()
+            .endStatus()
+            .build();
+    assertEquals(
+        FineTuneJobStatusComputer.Validation.RUNNING,
+        FineTuneJobStatusComputer.validation(failed, List.of(), T0.plusSeconds(1)).state());
+    assertEquals(
+        FineTuneJobStatusComputer.Validation.ERROR,
+        FineTuneJobStatusComputer.validation(
+                failed, List.of(), T0.plus(FineTuneJobStatusComputer.POD_REPORT_GRACE))
+            .state(),
+        "a pod that never shows up does not block the job forever");
+  }
+
   private static ConfigMap progress(String text) {
     return new ConfigMapBuilder().withData(Map.of(Contract.PROGRESS_KEY, text)).build();
   }
