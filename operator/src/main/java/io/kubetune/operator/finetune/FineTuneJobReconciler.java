@@ -97,6 +97,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
     InformerEventSourceConfiguration<Pod> pods =
         InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
             .withName("pods")
+            // Watch the namespaces the controller watches (all, or the configured ones).
+            .withNamespacesInheritedFromController()
             .withLabelSelector(Labels.SELECT_MANAGED)
             .withSecondaryToPrimaryMapper(
                 pod -> {

@@ -65,6 +65,9 @@ public final class OperatorBench {
     int measure = args.length > 1 ? Integer.parseInt(args[1]) : 100;
     int heapJobs = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
+    // One INFO line per phase change and job would drown the figures.
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("io.kubetune"))
+        .setLevel(ch.qos.logback.classic.Level.WARN);
 
     KubernetesMockServer server =
         new KubernetesMockServer(
