@@ -31,7 +31,7 @@ import java.util.function.Predicate;
  * termination messages, progress ConfigMap writes.
  */
 final class Cluster {
-  static final Duration TIMEOUT = Duration.ofSeconds(30);
+  static final Duration TIMEOUT = Duration.ofSeconds(60);
 
   private final KubernetesClient client;
 
