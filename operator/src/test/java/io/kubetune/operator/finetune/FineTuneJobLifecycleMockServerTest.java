@@ -85,6 +85,20 @@ class FineTuneJobLifecycleMockServerTest {
   }
 
   @Test
+  void activeDeadlineFollowsTheSpecButNothingElseOfTheTrainerJobChanges() {
+    Job trainer = harness.toTrainer(FineTuneJobs.lora(NS, "deadline").deadline(3600).build());
+    cluster.editSpec(NS, "deadline", j -> j.getSpec().activeDeadlineSeconds = 7200L);
+    Job updated =
+        await()
+            .atMost(Cluster.TIMEOUT)
+            .until(
+                () -> cluster.job(NS, "deadline-trainer"),
+                j -> Long.valueOf(7200).equals(j.getSpec().getActiveDeadlineSeconds()));
+    assertEquals(trainer.getMetadata().getUid(), updated.getMetadata().getUid(), "not replaced");
+    assertEquals(trainer.getSpec().getTemplate(), updated.getSpec().getTemplate());
+  }
+
+  @Test
   void queuedJobsAreCreatedSuspendedForKueue() {
     Job trainer = harness.toTrainer(FineTuneJobs.lora(NS, "queued").queue("gpu-queue").build());
     assertTrue(trainer.getSpec().getSuspend());
