@@ -16,21 +16,21 @@ import java.util.Random;
  * A position-wise toy language model for loop tests that must not depend on the Llama model:
  * embedding, one residual MLP projection and an output head, all frozen.
  */
-final class ToyLm implements CausalLm {
+public final class ToyLm implements CausalLm {
   static final int VOCAB = 12;
   static final int DIM = 16;
 
   final NDArray embedding;
-  final Map<String, Linear> linears = new LinkedHashMap<>();
+  public final Map<String, Linear> linears = new LinkedHashMap<>();
 
-  ToyLm(NDManager m, long seed) {
+  public ToyLm(NDManager m, long seed) {
     Random r = new Random(seed);
     embedding = m.create(gaussian(r, VOCAB * DIM, 1), new Shape(VOCAB, DIM));
     linears.put("model.layers.0.mlp.up_proj", dense(m, r, DIM, DIM));
     linears.put("lm_head", dense(m, r, VOCAB, DIM));
   }
 
-  LoraAdapter applyLora(NDManager m, LoraConfig config, long seed) {
+  public LoraAdapter applyLora(NDManager m, LoraConfig config, long seed) {
     return LoraAdapter.apply(
         config, linears, (n, f) -> linears.put(n, f.apply(linears.get(n))), m, seed);
   }
@@ -42,7 +42,7 @@ final class ToyLm implements CausalLm {
     return linears.get("lm_head").forward(h);
   }
 
-  List<NDArray> frozenWeights() {
+  public List<NDArray> frozenWeights() {
     return List.of(
         embedding,
         ((Dense) baseOf("model.layers.0.mlp.up_proj")).weight,
@@ -67,7 +67,7 @@ final class ToyLm implements CausalLm {
   }
 
   /** Task data: a prompt of random tokens followed by a completion that depends on each token. */
-  static List<TrainingExample> copyTask(int count, long seed) {
+  public static List<TrainingExample> copyTask(int count, long seed) {
     Random r = new Random(seed);
     List<TrainingExample> out = new java.util.ArrayList<>();
     for (int i = 0; i < count; i++) {
