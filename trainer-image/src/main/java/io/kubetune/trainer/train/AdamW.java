@@ -3,6 +3,8 @@ package io.kubetune.trainer.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -82,14 +84,12 @@ public final class AdamW {
 
   /** Resets every gradient to zero; call after {@link #step} (or to discard gradients). */
   public void zeroGrad() {
-    try (NDScope scope = new NDScope()) {
-      scope.suppressNotUsedWarning();
-      for (NDArray p : params) {
-        if (p.hasGradient()) {
-          NDArray g = p.getGradient();
-          // subi would keep a NaN; multiplying by zero would too. Overwrite instead.
-          g.set(new float[Math.toIntExact(g.size())]);
-        }
+    for (NDArray p : params) {
+      if (p.hasGradient()) {
+        // In place in native code. NDArray.set(...) must not be used on a gradient: DJL then makes
+        // the tensor share the memory of a direct buffer that only the (short-lived) gradient
+        // wrapper keeps alive, and the gradient is freed under the tensor at the next GC.
+        JniUtils.zeroGrad((PtNDArray) p);
       }
     }
   }

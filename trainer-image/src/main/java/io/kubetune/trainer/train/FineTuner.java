@@ -71,9 +71,6 @@ public final class FineTuner {
     LrSchedule schedule =
         new LrSchedule(
             opts.lrScheduler(), LrSchedule.warmupSteps(opts.warmupRatio(), totalSteps), totalSteps);
-    // Dropout draws from libtorch's generator; seeding it makes runs repeatable.
-    Engine.getInstance().setRandomSeed((int) opts.seed());
-
     NDManager stateManager = job.manager().newSubManager();
     try {
       AdamW optimizer =
@@ -85,9 +82,18 @@ public final class FineTuner {
               .optWeightDecay(opts.weightDecay())
               .build();
       optimizer.zeroGrad();
+      ResumeState resume = job.resume();
+      if (resume != null) {
+        restore(resume.parameters().toArray(float[][]::new));
+        for (int i = 0; i < params.size(); i++) {
+          optimizer.expAvg().get(i).set(resume.expAvg().get(i));
+          optimizer.expAvgSq().get(i).set(resume.expAvgSq().get(i));
+        }
+        optimizer.restoreSteps(resume.step());
+      }
 
       EvalRecord baseline = null;
-      if (!job.validationData().isEmpty()) {
+      if (!job.validationData().isEmpty() && resume == null) {
         listener.onStageChange(TrainerStage.EVALUATING);
         baseline = evaluate(0);
         listener.onEval(baseline, true);
@@ -104,6 +110,7 @@ public final class FineTuner {
       double trainNanos = 0;
       double lastLoss = Double.NaN;
       long step = 0;
+      long skip = resume == null ? 0 : resume.step();
       EvalRecord lastEval = baseline;
       while (step < totalSteps) {
         List<List<TrainingExample>> group = new ArrayList<>();
@@ -124,8 +131,23 @@ public final class FineTuner {
           pos = end;
           group.add(micro);
         }
+        if (step < skip) {
+          // Replaying the data order up to the checkpoint puts the run where it stopped.
+          step++;
+          microDone += group.size();
+          for (List<TrainingExample> micro : group) {
+            for (TrainingExample e : micro) {
+              int len = e.length();
+              trainedTokens += opts.maxSeqLength() > 0 ? Math.min(len, opts.maxSeqLength()) : len;
+            }
+          }
+          continue;
+        }
         long started = System.nanoTime();
         double lr = opts.learningRate() * schedule.multiplier(step);
+        // Dropout draws from libtorch's generator; a per-step seed makes a resumed run draw the
+        // same masks as an uninterrupted one.
+        Engine.getInstance().setRandomSeed((int) (opts.seed() * 1_000_003L + step));
         StepOutcome out = step(group, optimizer, lr, step + 1);
         trainNanos += System.nanoTime() - started;
         step++;
@@ -342,6 +364,7 @@ public final class FineTuner {
    * @param manager owns per-run state (a sub-manager is used and closed)
    * @param checkpointer writes periodic checkpoints, or null
    * @param checkpointEverySteps checkpoint interval (0: none)
+   * @param resume state to continue from, or null to start fresh
    */
   public record TrainingJob(
       CausalLm model,
@@ -353,7 +376,8 @@ public final class FineTuner {
       TrainingListener listener,
       NDManager manager,
       Checkpointer checkpointer,
-      int checkpointEverySteps) {
+      int checkpointEverySteps,
+      ResumeState resume) {
 
     /** Checks what a run cannot do without. */
     public TrainingJob {
@@ -390,6 +414,7 @@ public final class FineTuner {
       private NDManager manager;
       private Checkpointer checkpointer;
       private int checkpointEverySteps;
+      private ResumeState resume;
 
       private Builder() {}
 
@@ -448,6 +473,12 @@ public final class FineTuner {
         return this;
       }
 
+      /** Continues a run from a checkpoint instead of starting fresh. */
+      public Builder optResume(ResumeState resume) {
+        this.resume = resume;
+        return this;
+      }
+
       /** Builds the job. */
       public TrainingJob build() {
         return new TrainingJob(
@@ -460,7 +491,8 @@ public final class FineTuner {
             listener,
             manager,
             checkpointer,
-            checkpointEverySteps);
+            checkpointEverySteps,
+            resume);
       }
     }
   }
