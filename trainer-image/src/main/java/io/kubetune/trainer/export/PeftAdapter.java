@@ -9,6 +9,7 @@ import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.lora.LoraLinear;
 import io.kubetune.trainer.model.Linear;
+import io.kubetune.trainer.model.LlamaModel;
 import io.kubetune.trainer.safetensors.DType;
 import io.kubetune.trainer.safetensors.SafetensorsFile;
 import io.kubetune.trainer.safetensors.SafetensorsWriter;
@@ -180,6 +181,14 @@ public final class PeftAdapter {
       }
       return adapter;
     }
+  }
+
+  /**
+   * Loads an adapter folder onto a Llama model (see {@link #load(Path, Map, BiConsumer,
+   * NDManager)}).
+   */
+  public static LoraAdapter load(Path dir, LlamaModel model, NDManager manager) throws IOException {
+    return load(dir, model.linears(), model::replaceLinear, manager);
   }
 
   private static void checkShape(SafetensorsFile file, String name, long rows, long cols)

@@ -3,6 +3,7 @@ package io.kubetune.trainer.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.kubetune.trainer.model.Linear;
+import io.kubetune.trainer.model.LlamaModel;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -70,6 +71,15 @@ public final class LoraAdapter {
       replace.accept(name, ignored -> lora);
     }
     return new LoraAdapter(config, layers);
+  }
+
+  /**
+   * Wraps the targeted projections of a Llama model with fresh LoRA adapters; the LoRA weights live
+   * in {@code manager} (not in the model's weight manager, so the model stays the frozen base).
+   */
+  public static LoraAdapter apply(
+      LoraConfig config, LlamaModel model, NDManager manager, long seed) {
+    return apply(config, model.linears(), model::replaceLinear, manager, seed);
   }
 
   /** The config the adapters were built from. */

@@ -1,6 +1,7 @@
 package io.kubetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
+import io.kubetune.trainer.model.LlamaModel;
 
 /** A causal language model as the training loop sees it: token ids in, logits out. */
 @FunctionalInterface
@@ -14,4 +15,9 @@ public interface CausalLm {
    * @return float32 logits {@code [B, T, V]}
    */
   NDArray logits(NDArray inputIds, NDArray attentionMask);
+
+  /** A Llama model without KV cache, as training and evaluation use it. */
+  static CausalLm of(LlamaModel model) {
+    return (inputIds, attentionMask) -> model.forward(inputIds, attentionMask, null);
+  }
 }
