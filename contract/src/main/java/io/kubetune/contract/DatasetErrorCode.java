@@ -17,7 +17,8 @@ public enum DatasetErrorCode {
   NOT_AN_OBJECT("each line must be a JSON object such as {\"messages\": [...]}"),
   /** No known format matches the line's keys. */
   UNKNOWN_FORMAT(
-      "use 'messages' (chat), 'prompt'+'completion' (instruction) or 'text' (completion/text)"),
+      "use 'messages' (chat), 'prompt'+'completion' (instruction or completion) or 'text'"
+          + " (text)"),
   /** The line's format differs from the dataset's declared or detected format. */
   FORMAT_MISMATCH("keep every line in one format or set spec.dataset.format"),
   /** A required field is missing or has the wrong JSON type. */
