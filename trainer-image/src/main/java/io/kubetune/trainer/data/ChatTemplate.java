@@ -8,11 +8,14 @@ import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.expression.ExpressionStrategy;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.lib.tag.Tag;
 import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
+import com.hubspot.jinjava.tree.output.RenderedOutputNode;
+import com.hubspot.jinjava.tree.parse.ExpressionToken;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -103,6 +106,8 @@ public final class ChatTemplate {
     // Parsed once: Jinjava's renderForResult re-parses per call, ten times slower than rendering.
     try (AutoCloseableImpl<JinjavaInterpreter> parser =
         JinjavaInterpreter.closeablePushCurrent(jinjava.newInterpreter()).get()) {
+      // Expression nodes take their output strategy from the parsing context.
+      parser.value().getContext().setExpressionStrategy(new PythonOutput());
       parsed = parser.value().parse(this.source);
       errors = parser.value().getErrorsCopy();
     } catch (RuntimeException e) {
@@ -260,6 +265,18 @@ public final class ChatTemplate {
       }
     }
     return out.toString();
+  }
+
+  /** Prints {@code {{ expr }}} as Jinja2 does: booleans as {@code True}/{@code False}. */
+  static final class PythonOutput implements ExpressionStrategy {
+    @Override
+    public RenderedOutputNode interpretOutput(
+        ExpressionToken token, JinjavaInterpreter interpreter) {
+      Object value = interpreter.resolveELExpression(token.getExpr(), token.getLineNumber());
+      String text =
+          value instanceof Boolean b ? (b ? "True" : "False") : interpreter.getAsString(value);
+      return new RenderedOutputNode(text);
+    }
   }
 
   /** HF's {@code tojson}: Python {@code json.dumps} with insertion order and non-ASCII kept. */

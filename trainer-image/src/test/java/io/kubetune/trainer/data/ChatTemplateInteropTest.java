@@ -117,7 +117,7 @@ class ChatTemplateInteropTest {
       {%- for m in messages %}
       {{ loop.index }}/{{ messages | length }} {{ fmt(m) }}{% if not loop.last %} |{% endif %}
       {%- endfor %}
-      {{ messages[-1] | tojson }} {{ messages | tojson(indent=2) }} {{ messages[0] }} {{ ['a', "b"] }}
+      {{ messages[-1] | tojson }} {{ messages | tojson(indent=2) }} {{ messages[0] }} {{ ['a', "b"] }} {{ true }} {{ messages | length > 2 }}
       {{ messages[0]['content'].split() | join(',') }} {{ ns.n ~ 'x' }} {{ messages[0]['content'].replace('a', 'A') }}
       {%- if tools is not none %}TOOLS{% endif %}{% if documents is defined and documents %}DOCS{% endif %}
       {%- if add_generation_prompt %} >>{{ eos_token }}{% endif %}

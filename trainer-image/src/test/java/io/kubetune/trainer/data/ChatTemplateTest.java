@@ -47,10 +47,9 @@ class ChatTemplateTest {
     assertEquals(
         "Be brief.|True|SYSTEM|System|be,brief.",
         render(
-                "{{ messages[0].content.strip() }}|{{ messages[0].role.startswith(('x', 'sys')) }}|"
-                    + "{{ messages[0].role.upper() }}|{{ messages[0].role.title() }}|"
-                    + "{{ messages[0].content.strip().lower().split() | join(',') }}")
-            .replace("true", "True"));
+            "{{ messages[0].content.strip() }}|{{ messages[0].role.startswith(('x', 'sys')) }}|"
+                + "{{ messages[0].role.upper() }}|{{ messages[0].role.title() }}|"
+                + "{{ messages[0].content.strip().lower().split() | join(',') }}"));
     assertEquals("Be brief.", render("{{ messages[0].content | trim }}"));
     assertEquals(
         "{\"role\": \"assistant\", \"content\": \"OK\"}", render("{{ messages[2] | tojson }}"));
