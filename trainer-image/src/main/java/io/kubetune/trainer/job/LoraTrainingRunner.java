@@ -94,6 +94,12 @@ public final class LoraTrainingRunner implements TrainingRunner {
       LoraAdapter adapter = applyLora(cfg.method(), model, manager, seed);
       Checkpointing ckpt = Checkpointing.of(cfg);
       ResumeState resume = ckpt.resumeState(adapter);
+      BestAdapter best =
+          !ckpt.enabled()
+              ? null
+              : resume == null
+                  ? BestAdapter.fresh(ckpt.dir())
+                  : BestAdapter.resumed(ckpt.dir(), resume.step());
       progress.checkpoints(ckpt.list(Map.of()));
       EvalMetrics baseline = null;
       if (resume != null && !valid.isEmpty()) {
@@ -124,6 +130,9 @@ public final class LoraTrainingRunner implements TrainingRunner {
                     .optCheckpointer(
                         1,
                         (step, optimizer) -> {
+                          if (best != null) {
+                            best.offer(step, progress.evalAt(step), adapter, baseModel);
+                          }
                           boolean stopping = job.stop().isStopRequested();
                           if (!ckpt.enabled()) {
                             if (stopping) {
@@ -160,6 +169,16 @@ public final class LoraTrainingRunner implements TrainingRunner {
       if (baseline == null && result.baseline() != null) {
         baseline = result.baseline().toMetrics();
       }
+      EvalMetrics finalEval = result.finalEval() == null ? null : result.finalEval().toMetrics();
+      if (best != null
+          && best.metrics() != null
+          && finalEval != null
+          && best.metrics().validLoss() < finalEval.validLoss()) {
+        // Only after a resume: an evaluation from before the stop beats every later one.
+        LOG.info("exporting the best adapter, from step {}", best.step());
+        best.restoreInto(adapter);
+        finalEval = best.metrics();
+      }
 
       progress.stage(TrainerStage.EXPORTING);
       Path adapterDir = Path.of(cfg.output().adapterDir());
@@ -169,7 +188,6 @@ public final class LoraTrainingRunner implements TrainingRunner {
               adapterDir.toString(), AdapterDigest.of(adapterDir), exported.rank(), baseModel);
       TrainingReport.of(result, adapter, info, baseModel, data.report(), started, Instant.now())
           .write(adapterDir);
-      EvalMetrics finalEval = result.finalEval() == null ? null : result.finalEval().toMetrics();
       LOG.info("adapter written to {} ({})", adapterDir, info.digest());
       return new TrainerResult(
           Contract.SCHEMA_VERSION,

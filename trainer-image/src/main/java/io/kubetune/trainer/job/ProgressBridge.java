@@ -57,6 +57,11 @@ final class ProgressBridge implements TrainingListener {
     checkpoints = list.isEmpty() ? null : List.copyOf(list);
   }
 
+  /** The evaluation made after {@code atStep}, or null when none was. */
+  EvalMetrics evalAt(long atStep) {
+    return latestEval != null && latestEvalStep == atStep ? latestEval : null;
+  }
+
   /** The validation loss measured after {@code atStep}, or null when none was. */
   Double validLossAt(long atStep) {
     return latestEval != null && latestEvalStep == atStep ? latestEval.validLoss() : null;

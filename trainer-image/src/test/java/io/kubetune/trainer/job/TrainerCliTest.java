@@ -35,6 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TrainerCliTest {
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
   @TempDir static Path dir;
   private Path model;
   private Path train;
@@ -270,5 +273,50 @@ class TrainerCliTest {
     assertTrue(maxDiff <= 1e-6, "max abs diff " + maxDiff);
     TrainerResult done = Contract.read(second.termination, TrainerResult.class);
     assertEquals(result.baseline().validLoss(), done.baseline().validLoss(), 1e-6);
+  }
+
+  @Test
+  void aResumedRunExportsTheBestEvaluationFromBeforeTheStop() throws IOException {
+    ObjectNode cfg = CliRun.trainConfig(model, train, valid, dir.resolve("best-run"));
+    Path file = CliRun.write(dir.resolve("best-run/job.json"), cfg);
+    StopSignal stop = new StopSignal();
+    CliRun first =
+        CliRun.run(
+            dir,
+            stop,
+            line -> {
+              if (line.contains("\"step\":15,")) {
+                stop.requestStop("SIGTERM");
+              }
+            },
+            "train",
+            "--config",
+            file.toString());
+    assertEquals(143, first.exitCode, first.stderr);
+    Path best = dir.resolve("best-run/checkpoints/best");
+    ObjectNode state = (ObjectNode) JSON.readTree(best.resolve("best.json").toFile());
+    assertEquals(10, state.get("step").asInt());
+    // Pretend the evaluation at step 10 beat everything that follows: the resumed run must then
+    // export the step-10 weights, although its own evaluations (20, 30) never saw them.
+    state.put("validLoss", 1e-9);
+    JSON.writeValue(best.resolve("best.json").toFile(), state);
+
+    CliRun second = CliRun.run(dir, "train", "--config", file.toString());
+
+    assertEquals(0, second.exitCode, second.stderr);
+    TrainerResult done = Contract.read(second.termination, TrainerResult.class);
+    assertEquals(1e-9, done.finalEval().validLoss());
+    Map<String, float[]> exported =
+        CliRun.tensors(dir.resolve("best-run/adapter/adapter_model.safetensors"));
+    Map<String, float[]> step10 = CliRun.tensors(best.resolve("adapter_model.safetensors"));
+    Map<String, float[]> unbroken =
+        CliRun.tensors(adapterDir().resolve("adapter_model.safetensors"));
+    for (String name : step10.keySet()) {
+      assertTrue(java.util.Arrays.equals(step10.get(name), exported.get(name)), name);
+    }
+    assertFalse(
+        step10.keySet().stream()
+            .allMatch(n -> java.util.Arrays.equals(step10.get(n), unbroken.get(n))),
+        "step-10 weights must differ from the final ones, or this test proves nothing");
   }
 }
