@@ -59,10 +59,19 @@ public final class LoraLinear implements Linear {
   @Override
   public NDArray forward(NDArray x) {
     NDArray result = base.forward(x);
-    NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
+    boolean drop = training && dropout > 0;
+    NDArray in = drop ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
     NDArray down = ai.djl.nn.core.Linear.linear(in, loraA).singletonOrThrow();
     NDArray up = ai.djl.nn.core.Linear.linear(down, loraB).singletonOrThrow();
-    return result.add(up.mul(scale));
+    NDArray scaled = up.mul(scale);
+    NDArray out = result.add(scaled);
+    // Free the output-sized temporaries now rather than at the end of the step scope, as Python's
+    // reference counting would. Only arrays that autograd does not save may be closed here:
+    // closing a saved one (the dropout output, the rank-r activation) corrupts the backward pass.
+    up.close();
+    scaled.close();
+    result.close();
+    return out;
   }
 
   @Override

@@ -26,10 +26,6 @@ public final class CausalLmLoss {
     NDArray mask = shiftedLabels.neq(TrainingExample.IGNORE_INDEX);
     // Ignored positions gather class 0 and are then masked out.
     NDArray safeLabels = shiftedLabels.mul(mask.toType(DataType.INT64, false));
-    NDArray logProbs = shiftedLogits.logSoftmax(-1);
-    NDArray picked = logProbs.gather(safeLabels.expandDims(-1), -1).squeeze(-1);
-    NDArray maskF = mask.toType(DataType.FLOAT32, false);
-    NDArray nll = picked.mul(maskF).sum().neg();
     NDArray hits =
         shiftedLogits
             .stopGradient()
@@ -38,6 +34,13 @@ public final class CausalLmLoss {
             .logicalAnd(mask)
             .toType(DataType.FLOAT32, false)
             .sum();
+    NDArray logProbs = shiftedLogits.logSoftmax(-1);
+    // A [B, T, V] temporary that backward does not need (log_softmax saves its output); the
+    // log-probabilities are saved by gather and must stay open.
+    shiftedLogits.close();
+    NDArray picked = logProbs.gather(safeLabels.expandDims(-1), -1).squeeze(-1);
+    NDArray maskF = mask.toType(DataType.FLOAT32, false);
+    NDArray nll = picked.mul(maskF).sum().neg();
     return new Sums(nll, hits);
   }
 

@@ -239,9 +239,12 @@ public final class FineTuner {
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
       for (List<TrainingExample> micro : group) {
-        Batch batch = Batch.collate(micro, job.manager(), opts.padTokenId(), opts.maxSeqLength());
-        tokens += batch.tokens();
-        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        // A scope per micro-batch frees its activations before the next one runs.
+        try (NDScope microScope = new NDScope();
+            GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+          microScope.suppressNotUsedWarning();
+          Batch batch = Batch.collate(micro, job.manager(), opts.padTokenId(), opts.maxSeqLength());
+          tokens += batch.tokens();
           NDArray logits = job.model().logits(batch.inputIds(), batch.attentionMask());
           NDArray microLoss = CausalLmLoss.sums(logits, batch.labels()).nllSum().div(denominator);
           float value = microLoss.getFloat();

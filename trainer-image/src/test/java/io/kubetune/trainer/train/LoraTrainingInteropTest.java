@@ -115,6 +115,13 @@ class LoraTrainingInteropTest {
     JsonNode ref = ReferencePython.run("peft_reference.py", input);
 
     assertEquals(STEPS, ours.size());
+    StringBuilder table = new StringBuilder("step, ours, PEFT:");
+    for (int s = 0; s < STEPS; s++) {
+      table.append(
+          String.format(
+              "%n%d %.7f %.7f",
+              s + 1, ours.get(s).trainLoss(), ref.get("losses").get(s).asDouble()));
+    }
     double maxRel = 0;
     for (int s = 0; s < STEPS; s++) {
       double theirs = ref.get("losses").get(s).asDouble();
@@ -123,7 +130,14 @@ class LoraTrainingInteropTest {
       assertEquals(ref.get("lrs").get(s).asDouble(), ours.get(s).learningRate(), 1e-12, "lr " + s);
       assertTrue(
           rel < 1e-3,
-          "step " + (s + 1) + ": ours " + ours.get(s).trainLoss() + " vs PEFT " + theirs);
+          "step "
+              + (s + 1)
+              + ": ours "
+              + ours.get(s).trainLoss()
+              + " vs PEFT "
+              + theirs
+              + "\n"
+              + table);
     }
     double first = ours.get(0).trainLoss();
     double last = ours.get(STEPS - 1).trainLoss();
