@@ -23,8 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import jinjava.javax.el.CompositeELResolver;
 
 /**
@@ -52,7 +50,7 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
   private final Node root;
   private final List<TemplateError> parseErrors;
-  private final ChatTemplateException unsupported;
+  private final ChatTemplateException unusable;
 
   private ChatTemplate(String source, Map<String, String> specialTokens) {
     this.source = source;
@@ -100,7 +98,9 @@ public final class ChatTemplate {
     jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
     jinjava.getGlobalContext().registerFilter(new TrimFilter());
     jinjava.getGlobalContext().registerTag(new GenerationTag());
-    ChatTemplateException refused = unsupported(this.source);
+    FilteringForTag forTag = new FilteringForTag();
+    jinjava.getGlobalContext().registerTag(forTag);
+    ChatTemplateException refused = null;
     Node parsed = null;
     List<TemplateError> errors = List.of();
     // Parsed once: Jinjava's renderForResult re-parses per call, ten times slower than rendering.
@@ -108,14 +108,15 @@ public final class ChatTemplate {
         JinjavaInterpreter.closeablePushCurrent(jinjava.newInterpreter()).get()) {
       // Expression nodes take their output strategy from the parsing context.
       parser.value().getContext().setExpressionStrategy(new PythonOutput());
-      parsed = parser.value().parse(this.source);
+      parsed = parser.value().parse(withoutTrailingNewline(this.source));
       errors = parser.value().getErrorsCopy();
+      forTag.splitElseBranches(parsed);
     } catch (RuntimeException e) {
       if (refused == null) {
         refused = new ChatTemplateException(0, "chat template cannot be parsed: " + e.getMessage());
       }
     }
-    unsupported = refused;
+    unusable = refused;
     root = parsed;
     parseErrors = errors;
   }
@@ -144,8 +145,8 @@ public final class ChatTemplate {
    */
   public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt)
       throws ChatTemplateException {
-    if (unsupported != null) {
-      throw new ChatTemplateException(unsupported.templateLine(), unsupported.getMessage());
+    if (unusable != null) {
+      throw new ChatTemplateException(unusable.templateLine(), unusable.getMessage());
     }
     Map<String, Object> bindings = new HashMap<>(globals);
     bindings.put("messages", messages);
@@ -204,26 +205,12 @@ public final class ChatTemplate {
     return last > 0 ? last : fallback;
   }
 
-  private static final Pattern LOOP_FILTER =
-      Pattern.compile("\\{%-?\\s*for\\s[^%]*?\\sin\\s[^%]*?\\sif\\s[^%]*?-?%\\}");
-
-  /**
-   * Jinja2 features Jinjava silently renders wrong. A loop filter ({@code for x in xs if cond})
-   * renders nothing in Jinjava, so such templates are refused rather than trained on.
-   */
-  private static ChatTemplateException unsupported(String source) {
-    Matcher m = LOOP_FILTER.matcher(source);
-    if (!m.find()) {
-      return null;
+  /** Jinja2 drops one trailing newline of a template (keep_trailing_newline=False); Jinjava not. */
+  static String withoutTrailingNewline(String source) {
+    if (source.endsWith("\r\n")) {
+      return source.substring(0, source.length() - 2);
     }
-    int line = 1 + (int) source.substring(0, m.start()).chars().filter(c -> c == '\n').count();
-    return new ChatTemplateException(
-        line,
-        "chat template line "
-            + line
-            + " uses a loop filter ('"
-            + m.group()
-            + "'), which is not supported: rewrite it as a loop with an inner {% if %}");
+    return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
   }
 
   /** HF's {@code raise_exception(message)}. */

@@ -119,8 +119,40 @@ class ChatTemplateInteropTest {
       {%- endfor %}
       {{ messages[-1] | tojson }} {{ messages | tojson(indent=2) }} {{ messages[0] }} {{ ['a', "b"] }} {{ true }} {{ messages | length > 2 }}
       {{ messages[0]['content'].split() | join(',') }} {{ ns.n ~ 'x' }} {{ messages[0]['content'].replace('a', 'A') }}
+      {%- for m in messages if m['role'] != 'system' %}{{ loop.index }}{{ m.role }}{% if loop.last %}!{% endif %}{% endfor %}
+      {%- for m in messages if m['role'] == 'tool' %}T{% else %}[no tools]{% endfor %}{% for m in messages %}{{ m.role[0:1] }}{% else %}-{% endfor %}
       {%- if tools is not none %}TOOLS{% endif %}{% if documents is defined and documents %}DOCS{% endif %}
       {%- if add_generation_prompt %} >>{{ eos_token }}{% endif %}
+      """;
+
+  /** Filters, tests, loop controls and expressions, one construct per line; rendering only. */
+  static final String CONSTRUCTS =
+      """
+      {{ messages[0].content|replace('S', 'Z') }}
+      {{ messages|length|string }}{{ '3'|int + 1 }}{{ missing|default('dflt') }}
+      {{ (messages|first).role }}{{ (messages|last).role }}
+      {% for m in messages %}{{ loop.length }}{{ loop.revindex }}{{ loop.revindex0 }}{% endfor %}
+      {% for m in messages %}{% if m.role == 'assistant' %}{% break %}{% endif %}{{ m.role }}{% endfor %}
+      {% for m in messages %}{% if m.role == 'user' %}{% continue %}{% endif %}{{ m.role }}{% endfor %}
+      {% set ns = namespace(s='') %}{% for m in messages %}{% set ns.s = ns.s ~ m.role[0:1] %}{% endfor %}{{ ns.s }}
+      {{ 'hello world'|capitalize }}{{ 'Hi'|upper }}{{ 'Hi'|lower }}{{ 'hello world'|title }}
+      {% set d = {'a': 1, 'b': 'x'} %}{{ d.a }}{{ d['b'] }}{% for k, v in d.items() %}{{ k }}{{ v }}{% endfor %}
+      {{ (messages|selectattr('role', 'equalto', 'user')|list|last).content }}
+      {% macro f(a, b='B') %}{{ a }}-{{ b }}{% endmacro %}{{ f('x') }}{{ f('y', b='z') }}
+      {% if messages[0].role == 'x' %}1{% elif messages[0].role == 'system' %}2{% else %}3{% endif %}
+      {{ messages[1:]|map(attribute='content')|join('|') }}
+      {%- for m in messages -%}{{ m.content ~ '\\n' }}{%- endfor -%}
+      {{ messages[0]['content'] + ' ' + messages[1]['content'] }}
+      {{ 'a' if messages|length > 3 else 'b' }}
+      {{ messages|map(attribute='role')|unique|list|length }}
+      {%- set system = messages[0].content if messages[0].role == 'system' else '' -%}[{{ system }}]
+      {{ "double \\"quoted\\"" }}{{ 'it\\'s' }}
+      {{ messages|rejectattr('role', 'equalto', 'system')|list|length }}{{ messages|selectattr('role', 'in', ['user', 'system'])|list|length }}
+      {{ 1 < 2 and 3 > 2 or false }}{{ not (1 == 1) }}
+      {{ messages[0].content.strip()|length }}{{ '  x  '.lstrip() }}|{{ '  x  '.rstrip() }}|
+      {{ '{:}'.format(3) if false else 'nofmt' }}
+      {{ messages|tojson }}
+      {{ 3.0 }}{{ 1e3 }}{{ 2 ** 3 }}{{ -1 }}{{ 0.1 + 0.2 }}
       """;
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -195,7 +227,8 @@ class ChatTemplateInteropTest {
     for (Map.Entry<Path, String> e : marked.entrySet()) {
       Path in = Files.createTempFile(tmp, "req", ".json");
       Path out = Files.createTempFile(tmp, "res", ".json");
-      JSON.writeValue(in.toFile(), request(e.getKey(), e.getValue(), List.of(FEATURES)));
+      JSON.writeValue(
+          in.toFile(), request(e.getKey(), e.getValue(), List.of(FEATURES, CONSTRUCTS)));
       args.add(in.toString());
       args.add(out.toString());
       responses.put(e.getKey(), out);
@@ -261,6 +294,7 @@ class ChatTemplateInteropTest {
       ChatTemplate template = ChatTemplate.of(tokenizer.chatTemplate(), tokenizer.specialTokens());
       ChatTemplate markedTemplate = ChatTemplate.of(marked, tokenizer.specialTokens());
       ChatTemplate features = ChatTemplate.of(FEATURES, tokenizer.specialTokens());
+      ChatTemplate constructs = ChatTemplate.of(CONSTRUCTS, tokenizer.specialTokens());
       ExampleEncoder encoder = new ExampleEncoder(tokenizer, template);
       int featureIndex = 0;
       for (int c = 0; c < convs.size(); c++) {
@@ -277,6 +311,10 @@ class ChatTemplateInteropTest {
               ref.get("templates").get(0).get(featureIndex++).asText(),
               features.render(conv, gen),
               "features template, " + where);
+          assertEquals(
+              ref.get("templates").get(1).get(featureIndex - 1).asText(),
+              constructs.render(conv, gen),
+              "constructs template, " + where);
         }
         if (expected.has("mask")) {
           TokenizedExample ours =

@@ -76,8 +76,6 @@ class ChatTemplateTest {
       },
       {"a\nb\n{{ foo( }}", "3"},
       {"a\nb\n{% for m in messages %}{{ m.content }}", "3"},
-      // Jinjava renders loop filters as nothing, so they are refused.
-      {"a\n{%- for m in messages if m.role != 'system' %}{{ m.content }}{% endfor %}", "2"},
     };
     for (String[] c : cases) {
       ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> render(c[0]), c[0]);
@@ -88,6 +86,38 @@ class ChatTemplateTest {
         assertThrows(
             ChatTemplateException.class, () -> render("{{ raise_exception('no system') }}"));
     assertTrue(raised.getMessage().contains("no system"), raised.getMessage());
+  }
+
+  @Test
+  void loopFiltersCountOnlyKeptItems() throws Exception {
+    // Expected value from Jinja2: loop.index and loop.last see the filtered sequence.
+    assertEquals(
+        "1user;2assistantL;",
+        render(
+            "{% for m in messages if m.role != 'system' %}{{ loop.index }}{{ m.role }}"
+                + "{% if loop.last %}L{% endif %};{% endfor %}"));
+    assertEquals(
+        "sua", render("{% for m in (messages if true else []) %}{{ m.role[0:1] }}{% endfor %}"));
+  }
+
+  @Test
+  void forElseRendersOnlyForEmptySequences() throws Exception {
+    // Expected values from Jinja2; Jinjava alone renders the else branch after every item.
+    assertEquals("xxx", render("{% for m in messages %}x{% else %}empty{% endfor %}"));
+    assertEquals("empty", render("{% for m in [] %}x{% else %}empty{% endfor %}"));
+    assertEquals(
+        "empty|u",
+        render(
+            "{% for m in messages if m.role == 'tool' %}x{% else %}empty{% endfor %}|"
+                + "{% for m in messages if m.role == 'user' %}{% for c in [] %}{% else %}"
+                + "{{ m.role[0:1] }}{% endfor %}{% else %}none{% endfor %}"));
+  }
+
+  @Test
+  void oneTrailingNewlineOfTheTemplateIsDropped() throws Exception {
+    // As Jinja2 (keep_trailing_newline=False): chat_template.jinja files usually end with one.
+    assertEquals("x", render("{{ 'x' }}\n"));
+    assertEquals("x\n", render("{{ 'x' }}\n\n"));
   }
 
   @Test
