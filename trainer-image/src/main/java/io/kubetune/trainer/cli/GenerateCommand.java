@@ -55,6 +55,13 @@ final class GenerateCommand extends CommandSupport implements Callable<Integer> 
   long seed;
 
   @Option(
+      names = "--chat",
+      description =
+          "Send the prompt as a user message through the model's chat template (ChatML when the"
+              + " model has none) and stop at the end of the assistant turn.")
+  boolean chat;
+
+  @Option(
       names = "--cache-dir",
       paramLabel = "DIR",
       description = "Where hf:// models are cached (default: ~/.cache/kubetune/hub).")
@@ -87,7 +94,7 @@ final class GenerateCommand extends CommandSupport implements Callable<Integer> 
               .generation()
               .generate(
                   new GenerationRequest(
-                      modelDir, adapterDir, prompt, maxNewTokens, temperature, topP, seed));
+                      modelDir, adapterDir, prompt, maxNewTokens, temperature, topP, seed, chat));
     } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
       return fail(e, false);
     }

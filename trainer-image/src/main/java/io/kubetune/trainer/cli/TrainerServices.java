@@ -1,5 +1,9 @@
 package io.kubetune.trainer.cli;
 
+import io.kubetune.trainer.job.AdapterEvaluation;
+import io.kubetune.trainer.job.DatasetCheck;
+import io.kubetune.trainer.job.LoraTrainingRunner;
+import io.kubetune.trainer.job.ModelGeneration;
 import io.kubetune.trainer.report.KubernetesEnvironment;
 import io.kubetune.trainer.report.TerminationMessage;
 import io.kubetune.trainer.source.ModelSource;
@@ -35,8 +39,8 @@ public record TrainerServices(
     PrintStream err) {
 
   /**
-   * The production wiring over the process environment. The model/data/training implementations are
-   * not connected here yet: those subcommands fail with "not wired" until they are.
+   * The production wiring over the process environment: the subcommands run the model, data,
+   * training and export code of {@link io.kubetune.trainer.job}.
    */
   public static TrainerServices defaults() {
     Map<String, String> env = System.getenv();
@@ -45,10 +49,10 @@ public record TrainerServices(
     // SIGTERM during a download stops it between chunks; the partial file resumes next time.
     ModelSource source = new ModelSource(env, b -> b.optCancelled(stop::isStopRequested));
     return new TrainerServices(
-        NotWired.INSTANCE,
-        NotWired.INSTANCE,
-        NotWired.INSTANCE,
-        NotWired.INSTANCE,
+        new LoraTrainingRunner(),
+        new DatasetCheck(),
+        new ModelGeneration(),
+        new AdapterEvaluation(),
         source::resolve,
         KubernetesEnvironment.system(),
         new TerminationMessage(

@@ -302,15 +302,13 @@ class TrainerMainTest {
   }
 
   @Test
-  void unwiredImplementationSaysSoAndExits1() throws IOException {
-    services = services.withTraining(NotWired.INSTANCE);
+  void defaultsRunTheRealImplementations() {
+    TrainerServices d = TrainerServices.defaults();
 
-    assertEquals(1, run("train", "--config", validConfig().toString()));
-
-    assertEquals(
-        "error: train is not wired to the model/data/training code in this build",
-        stderr().strip());
-    assertEquals(FailureReason.INTERNAL_ERROR, terminationResult().failure());
+    assertTrue(d.training() instanceof io.kubetune.trainer.job.LoraTrainingRunner);
+    assertTrue(d.datasetValidation() instanceof io.kubetune.trainer.job.DatasetCheck);
+    assertTrue(d.generation() instanceof io.kubetune.trainer.job.ModelGeneration);
+    assertTrue(d.evaluation() instanceof io.kubetune.trainer.job.AdapterEvaluation);
   }
 
   @Test
@@ -504,7 +502,8 @@ class TrainerMainTest {
             "--seed",
             "7"));
     assertEquals(
-        new GenerationRequest(modelDir, null, "Capital of France?", 16, 0.7, 1.0, 7L), seen.get());
+        new GenerationRequest(modelDir, null, "Capital of France?", 16, 0.7, 1.0, 7L, false),
+        seen.get());
     assertEquals(List.of(" Paris."), stdoutLines());
     assertFalse(Files.exists(termination), "generate is interactive: no termination message");
   }

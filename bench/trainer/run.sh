@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# LoRA training benchmark: kubetune's trainer (DJL + PyTorch) vs transformers + PEFT on the same
+# ~31M-parameter Llama, data, sequence length, LoRA settings and thread count, run one after the
+# other on this machine. Prints tokens/s and peak RSS of each and the ratios (ours / reference).
+#
+#   bench/trainer/run.sh            # THREADS, SEQ_LEN, BATCH, WARMUP, STEPS, RANK override defaults
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+threads="${THREADS:-$(nproc)}"
+seq_len="${SEQ_LEN:-256}"
+batch="${BATCH:-4}"
+warmup="${WARMUP:-2}"
+steps="${STEPS:-8}"
+rank="${RANK:-16}"
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+py="$(bash "$root/bench/pyref/ensure-env.sh" | tail -n 1)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "preparing model and data in $work" >&2
+"$py" "$here/bench_peft.py" prepare "$work" "$seq_len" $(( batch * (warmup + steps) )) >&2
+
+(cd "$root" && mvn -B -ntp -o -q -pl trainer-image -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
+cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
+
+echo "ours: $threads threads" >&2
+java -Xmx4g -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlogback.configurationFile="$here/logback-bench.xml" \
+  -cp "$cp" io.kubetune.trainer.train.TrainingBenchmark \
+  "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" | tail -n 1 > "$work/ours.json"
+echo "reference: $threads threads" >&2
+"$py" "$here/bench_peft.py" train "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" \
+  | tail -n 1 > "$work/ref.json"
+
+python3 - "$work/ours.json" "$work/ref.json" "$threads" "$seq_len" "$batch" "$rank" <<'PY'
+import json, sys
+ours, ref = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"LoRA training, Llama ~31M params, threads={sys.argv[3]} seq_len={sys.argv[4]} "
+      f"batch={sys.argv[5]} rank={sys.argv[6]} all-linear, fp32 CPU")
+print(f"{'':12}{'tokens/s':>12}{'peak RSS MiB':>15}")
+print(f"{'kubetune':12}{ours['tokensPerSecond']:>12.1f}{ours['peakRssMiB']:>15.0f}")
+print(f"{'HF+PEFT':12}{ref['tokensPerSecond']:>12.1f}{ref['peakRssMiB']:>15.0f}")
+print(f"throughput ratio (ours/ref): {ours['tokensPerSecond'] / ref['tokensPerSecond']:.2f}x")
+print(f"peak memory ratio (ours/ref): {ours['peakRssMiB'] / ref['peakRssMiB']:.2f}x")
+PY
