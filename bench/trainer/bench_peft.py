@@ -51,11 +51,12 @@ def train(work, threads, batch, warmup, steps, rank):
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
     data = json.load(open(os.path.join(work, "data.json")))
-    tokens, start = 0, None
+    tokens, start, durations = 0, None, []
     for step in range(warmup + steps):
         if step == warmup:
             start = time.perf_counter()
             tokens = 0
+        began = time.perf_counter()
         mb = data[(step * batch) % len(data):][:batch]
         ids = torch.tensor([e["input_ids"] for e in mb])
         labels = torch.tensor([e["labels"] for e in mb])
@@ -67,10 +68,15 @@ def train(work, threads, batch, warmup, steps, rank):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad()
+        if step >= warmup:
+            durations.append(time.perf_counter() - began)
         tokens += ids.numel()
     seconds = time.perf_counter() - start
+    durations.sort()
     print(json.dumps({"tokensPerSecond": tokens / seconds, "seconds": seconds, "tokens": tokens,
-                      "finalLoss": float(loss),
+                      "medianStepTokensPerSecond": ids.numel() / durations[len(durations) // 2],
+                      "bestStepTokensPerSecond": ids.numel() / durations[0],
+                      "finalLoss": float(loss.detach()),
                       "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
 
 

@@ -63,14 +63,30 @@ public final class TrainingBenchmark {
                           .build())
                   .setManager(manager)
                   .build());
-      StepRecord before = result.stepHistory().get(warmup - 1);
-      StepRecord last = result.stepHistory().get(result.stepHistory().size() - 1);
+      List<StepRecord> history = result.stepHistory();
+      StepRecord before = history.get(warmup - 1);
+      StepRecord last = history.get(history.size() - 1);
       long tokens = last.trainedTokens() - before.trainedTokens();
       double seconds = last.elapsedSeconds() - before.elapsedSeconds();
+      List<Double> perStep = new ArrayList<>();
+      for (int i = warmup; i < history.size(); i++) {
+        StepRecord s = history.get(i);
+        StepRecord p = history.get(i - 1);
+        perStep.add(
+            (s.trainedTokens() - p.trainedTokens()) / (s.elapsedSeconds() - p.elapsedSeconds()));
+      }
+      perStep.sort(null);
       System.out.printf(
-          "{\"tokensPerSecond\": %.3f, \"seconds\": %.3f, \"tokens\": %d, \"finalLoss\": %.6f,"
-              + " \"peakRssMiB\": %.1f}%n",
-          tokens / seconds, seconds, tokens, last.trainLoss(), peakRssMiB());
+          "{\"tokensPerSecond\": %.3f, \"seconds\": %.3f, \"tokens\": %d,"
+              + " \"medianStepTokensPerSecond\": %.3f, \"bestStepTokensPerSecond\": %.3f,"
+              + " \"finalLoss\": %.6f, \"peakRssMiB\": %.1f}%n",
+          tokens / seconds,
+          seconds,
+          tokens,
+          perStep.get((perStep.size() - 1) / 2),
+          perStep.get(perStep.size() - 1),
+          last.trainLoss(),
+          peakRssMiB());
     }
   }
 
