@@ -1,0 +1,143 @@
+package io.kubetune.operator.finetune;
+
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/** Reading batch Job and Pod state the way kubectl users would. */
+final class JobStates {
+  private JobStates() {}
+
+  static Optional<JobCondition> condition(Job job, String type) {
+    if (job == null || job.getStatus() == null || job.getStatus().getConditions() == null) {
+      return Optional.empty();
+    }
+    return job.getStatus().getConditions().stream()
+        .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus()))
+        .findFirst();
+  }
+
+  static boolean complete(Job job) {
+    return condition(job, "Complete").isPresent();
+  }
+
+  static boolean failed(Job job) {
+    return condition(job, "Failed").isPresent();
+  }
+
+  static boolean finished(Job job) {
+    return complete(job) || failed(job);
+  }
+
+  /** Pods newest first. */
+  static List<Pod> newestFirst(List<Pod> pods) {
+    return pods.stream()
+        .sorted(
+            Comparator.comparing(
+                    (Pod p) ->
+                        p.getMetadata().getCreationTimestamp() == null
+                            ? ""
+                            : p.getMetadata().getCreationTimestamp())
+                .thenComparing(p -> p.getMetadata().getName())
+                .reversed())
+        .toList();
+  }
+
+  static Optional<ContainerStatus> container(Pod pod) {
+    if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+      return Optional.empty();
+    }
+    return pod.getStatus().getContainerStatuses().stream()
+        .filter(s -> TrainerPods.CONTAINER.equals(s.getName()))
+        .findFirst();
+  }
+
+  static Optional<ContainerStateTerminated> terminated(Pod pod) {
+    return container(pod)
+        .map(
+            s -> {
+              if (s.getState() != null && s.getState().getTerminated() != null) {
+                return s.getState().getTerminated();
+              }
+              return s.getLastState() == null ? null : s.getLastState().getTerminated();
+            });
+  }
+
+  /** The newest pod that terminated, with its terminated state. */
+  static Optional<Pod> newestTerminated(List<Pod> pods) {
+    return newestFirst(pods).stream().filter(p -> terminated(p).isPresent()).findFirst();
+  }
+
+  static boolean running(Pod pod) {
+    return pod.getStatus() != null
+        && "Running".equals(pod.getStatus().getPhase())
+        && container(pod)
+            .map(s -> s.getState() != null && s.getState().getRunning() != null)
+            .orElse(true);
+  }
+
+  /**
+   * Why a pod is not running yet, as a condition reason and message, or empty when it is merely
+   * starting.
+   */
+  static Optional<String[]> pendingReason(Pod pod) {
+    if (pod.getStatus() == null) {
+      return Optional.empty();
+    }
+    if (pod.getStatus().getConditions() != null) {
+      for (PodCondition c : pod.getStatus().getConditions()) {
+        if ("PodScheduled".equals(c.getType())
+            && "False".equals(c.getStatus())
+            && "Unschedulable".equals(c.getReason())) {
+          return Optional.of(
+              new String[] {
+                "Unschedulable",
+                "no node fits the pod: "
+                    + (c.getMessage() == null ? "" : c.getMessage())
+                    + "; check spec.resources (GPUs, nodeSelector, tolerations) and cluster"
+                    + " capacity"
+              });
+        }
+      }
+    }
+    Optional<ContainerStatus> status = container(pod);
+    if (status.isPresent()
+        && status.get().getState() != null
+        && status.get().getState().getWaiting() != null) {
+      String reason = status.get().getState().getWaiting().getReason();
+      String message = status.get().getState().getWaiting().getMessage();
+      if ("ImagePullBackOff".equals(reason)
+          || "ErrImagePull".equals(reason)
+          || "InvalidImageName".equals(reason)) {
+        return Optional.of(
+            new String[] {
+              "ImagePullBackOff",
+              "cannot pull the trainer image: "
+                  + (message == null ? reason : message)
+                  + "; check spec.image or the operator's trainer image and pull secrets"
+            });
+      }
+      if ("CrashLoopBackOff".equals(reason)) {
+        return Optional.of(
+            new String[] {
+              "CrashLoopBackOff", "the trainer keeps crashing: " + (message == null ? "" : message)
+            });
+      }
+      if ("CreateContainerConfigError".equals(reason)) {
+        return Optional.of(
+            new String[] {
+              "CreateContainerConfigError",
+              (message == null ? reason : message)
+                  + "; check that the Secrets and ConfigMaps named in the spec exist"
+            });
+      }
+    }
+    return Optional.empty();
+  }
+}

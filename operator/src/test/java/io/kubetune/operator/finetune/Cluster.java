@@ -1,0 +1,278 @@
+package io.kubetune.operator.finetune;
+
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kubetune.contract.Contract;
+import io.kubetune.operator.api.v1alpha1.Conditions;
+import io.kubetune.operator.api.v1alpha1.FineTuneJob;
+import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
+import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus.Phase;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+/**
+ * Plays Kubernetes' and the trainer's part on the mock server: Job controller status, pods with
+ * termination messages, progress ConfigMap writes.
+ */
+final class Cluster {
+  static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+  private final KubernetesClient client;
+
+  Cluster(KubernetesClient client) {
+    this.client = client;
+  }
+
+  static void registerCrds(KubernetesClient client) {
+    for (String plural : new String[] {"finetunejobs", "adapterdeployments"}) {
+      try (InputStream in =
+          Cluster.class.getResourceAsStream(
+              "/META-INF/fabric8/" + plural + ".kubetune.io-v1.yml")) {
+        if (in == null) {
+          throw new IllegalStateException("generated CRD " + plural + " missing");
+        }
+        CustomResourceDefinition crd = Serialization.unmarshal(in, CustomResourceDefinition.class);
+        client
+            .apiextensions()
+            .v1()
+            .customResourceDefinitions()
+            .resource(crd)
+            .createOr(r -> r.update());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  FineTuneJob create(FineTuneJob job) {
+    return client.resource(job).create();
+  }
+
+  FineTuneJob get(String ns, String name) {
+    return client.resources(FineTuneJob.class).inNamespace(ns).withName(name).get();
+  }
+
+  FineTuneJob awaitStatus(String ns, String name, Predicate<FineTuneJobStatus> condition) {
+    return await()
+        .atMost(TIMEOUT)
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> get(ns, name),
+            j -> j != null && j.getStatus() != null && condition.test(j.getStatus()));
+  }
+
+  FineTuneJob awaitPhase(String ns, String name, Phase phase) {
+    return awaitStatus(ns, name, s -> s.phase == phase);
+  }
+
+  /**
+   * Changes a FineTuneJob's spec as kubectl edit would, retrying on conflicts with status writes.
+   */
+  void editSpec(String ns, String name, java.util.function.Consumer<FineTuneJob> change) {
+    await()
+        .atMost(TIMEOUT)
+        .ignoreExceptionsInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class)
+        .until(
+            () -> {
+              client
+                  .resources(FineTuneJob.class)
+                  .inNamespace(ns)
+                  .withName(name)
+                  .edit(
+                      j -> {
+                        change.accept(j);
+                        return j;
+                      });
+              return true;
+            });
+  }
+
+  Job job(String ns, String name) {
+    return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
+  }
+
+  Job awaitJob(String ns, String name) {
+    return await()
+        .atMost(TIMEOUT)
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> job(ns, name), j -> j != null);
+  }
+
+  void awaitJobGone(String ns, String name) {
+    await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(50)).until(() -> job(ns, name) == null);
+  }
+
+  /** The job controller's view: a pod for {@code job} in the given state. */
+  Pod pod(Job job, String suffix, ContainerStatusBuilder container, String phase) {
+    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName(job.getMetadata().getName() + "-" + suffix)
+            .withNamespace(job.getMetadata().getNamespace())
+            .withLabels(labels)
+            .withCreationTimestamp(Instant.now().toString())
+            .addNewOwnerReference()
+            .withApiVersion("batch/v1")
+            .withKind("Job")
+            .withName(job.getMetadata().getName())
+            .withUid(job.getMetadata().getUid())
+            .withController(true)
+            .endOwnerReference()
+            .endMetadata()
+            .withNewStatus()
+            .withPhase(phase)
+            .withContainerStatuses(container.withName(TrainerPods.CONTAINER).build())
+            .endStatus()
+            .build();
+    return client.resource(pod).createOr(p -> p.update());
+  }
+
+  Pod terminatedPod(Job job, String suffix, int exitCode, String reason, String message) {
+    return pod(
+        job,
+        suffix,
+        new ContainerStatusBuilder()
+            .withNewState()
+            .withNewTerminated()
+            .withExitCode(exitCode)
+            .withReason(reason)
+            .withMessage(message)
+            .endTerminated()
+            .endState(),
+        exitCode == 0 ? "Succeeded" : "Failed");
+  }
+
+  Pod runningPod(Job job, String suffix) {
+    return pod(
+        job,
+        suffix,
+        new ContainerStatusBuilder()
+            .withReady(true)
+            .withNewState()
+            .withNewRunning()
+            .withStartedAt(Instant.now().toString())
+            .endRunning()
+            .endState(),
+        "Running");
+  }
+
+  Pod waitingPod(Job job, String suffix, String reason, String message) {
+    return pod(
+        job,
+        suffix,
+        new ContainerStatusBuilder()
+            .withNewState()
+            .withNewWaiting()
+            .withReason(reason)
+            .withMessage(message)
+            .endWaiting()
+            .endState(),
+        "Pending");
+  }
+
+  void unschedulablePod(Job job, String suffix) {
+    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName(job.getMetadata().getName() + "-" + suffix)
+            .withNamespace(job.getMetadata().getNamespace())
+            .withLabels(labels)
+            .withCreationTimestamp(Instant.now().toString())
+            .endMetadata()
+            .withNewStatus()
+            .withPhase("Pending")
+            .addNewCondition()
+            .withType("PodScheduled")
+            .withStatus("False")
+            .withReason("Unschedulable")
+            .withMessage("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
+            .endCondition()
+            .endStatus()
+            .build();
+    client.resource(pod).create();
+  }
+
+  /** Sets Job status as the job controller would. */
+  void jobStatus(Job job, Integer active, Integer failed, String conditionType, String reason) {
+    Job current = job(job.getMetadata().getNamespace(), job.getMetadata().getName());
+    current.setStatus(
+        new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder()
+            .withActive(active)
+            .withFailed(failed)
+            .withStartTime(Instant.now().minusSeconds(60).toString())
+            .build());
+    if (conditionType != null) {
+      current
+          .getStatus()
+          .setConditions(
+              java.util.List.of(
+                  new JobConditionBuilder()
+                      .withType(conditionType)
+                      .withStatus("True")
+                      .withReason(reason)
+                      .withLastTransitionTime(Instant.now().toString())
+                      .build()));
+      if ("Complete".equals(conditionType)) {
+        current.getStatus().setCompletionTime(Instant.now().toString());
+        current.getStatus().setSucceeded(1);
+      }
+    }
+    client.resource(current).updateStatus();
+  }
+
+  /** The trainer's progress write. */
+  void writeProgress(String ns, String job, String document) {
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .withName(Contract.progressConfigMapName(job))
+        .edit(
+            cm -> {
+              cm.setData(Map.of(Contract.PROGRESS_KEY, document));
+              return cm;
+            });
+  }
+
+  ConfigMap configMap(String ns, String name) {
+    return client.configMaps().inNamespace(ns).withName(name).get();
+  }
+
+  static Optional<io.fabric8.kubernetes.api.model.Condition> condition(
+      FineTuneJobStatus status, String type) {
+    return status.conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
+  }
+
+  static boolean is(FineTuneJobStatus status, String type, String value) {
+    return condition(status, type).map(c -> value.equals(c.getStatus())).orElse(false);
+  }
+
+  static boolean reason(FineTuneJobStatus status, String type, String reason) {
+    return condition(status, type).map(c -> reason.equals(c.getReason())).orElse(false);
+  }
+
+  static String uid() {
+    return UUID.randomUUID().toString();
+  }
+
+  static boolean stalled(FineTuneJobStatus s) {
+    return is(s, Conditions.STALLED, Conditions.TRUE);
+  }
+}
