@@ -226,8 +226,15 @@ final class ServingHarness implements AutoCloseable {
 
   /** The kubelet's view of a started serving pod: Running and Ready, backed by a new fake. */
   Pod readyPod(String ns, String ad, String podName) {
+    return readyPod(ns, ad, podName, f -> {});
+  }
+
+  /** A started serving pod whose fake is set up by {@code setup} before the pod appears. */
+  Pod readyPod(String ns, String ad, String podName, Consumer<FakeDjlServing> setup) {
     try {
-      fakes.put(podName, FakeDjlServing.start());
+      FakeDjlServing fake = FakeDjlServing.start();
+      setup.accept(fake);
+      fakes.put(podName, fake);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
