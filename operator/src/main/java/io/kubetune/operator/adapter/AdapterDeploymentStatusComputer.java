@@ -326,8 +326,19 @@ final class AdapterDeploymentStatusComputer {
       }
       return a;
     }
-    a.loadedReplicas = result.loadedReplicas();
-    a.desiredReplicas = result.desiredReplicas();
+    // The result may predate a pod that just became ready (or one that went away): count only
+    // the pods that are ready now, and never call an adapter Loaded before a new pod has it.
+    Set<String> readyNames =
+        o.readyPods().stream().map(PodEndpoint::name).collect(Collectors.toSet());
+    int loadedNow =
+        (int)
+            result.pods().stream()
+                .filter(p -> p.phase() == AdapterSynchronizer.Phase.LOADED)
+                .filter(p -> readyNames.contains(p.pod()))
+                .count();
+    boolean behind = loadedNow < readyNames.size() || readyNames.isEmpty();
+    a.loadedReplicas = loadedNow;
+    a.desiredReplicas = readyNames.size();
     a.servedName = result.servedName();
     if (Objects.equals(result.servedName(), result.targetServedName())) {
       a.digest = d.digest();
@@ -336,6 +347,23 @@ final class AdapterDeploymentStatusComputer {
     }
     a.reason = result.reason();
     a.message = AdapterSyncEventSource.stripRetryNote(result.message());
+    if (result.phase() == AdapterSynchronizer.Phase.LOADED && behind) {
+      if (readyNames.isEmpty()) {
+        a.phase = AdapterPhase.Pending;
+        a.reason = StatusReasons.NO_READY_REPLICAS;
+        a.message = "waiting for a ready serving pod";
+        return a;
+      }
+      a.phase = AdapterPhase.Staging;
+      a.reason = StatusReasons.STAGING;
+      a.message =
+          "loaded on "
+              + loadedNow
+              + "/"
+              + readyNames.size()
+              + " ready pod(s); registering on the newly ready one(s)";
+      return a;
+    }
     switch (result.phase()) {
       case LOADED -> {
         a.phase = AdapterPhase.Loaded;
@@ -351,12 +379,7 @@ final class AdapterDeploymentStatusComputer {
           a.loadSeconds = result.loadSeconds();
         }
         a.message =
-            "loaded on "
-                + result.loadedReplicas()
-                + "/"
-                + result.desiredReplicas()
-                + " ready pod(s) as "
-                + a.servedName;
+            "loaded on " + loadedNow + "/" + readyNames.size() + " ready pod(s) as " + a.servedName;
       }
       case FAILED -> a.phase = AdapterPhase.Failed;
       case PENDING -> {

@@ -112,6 +112,28 @@ class AdapterDeploymentStatusComputerTest {
   }
 
   @Test
+  void aPodThatBecameReadyAfterTheLastSyncKeepsTheAdapterStaging() {
+    AdapterDeployment ad = AdapterDeployments.of("ns", "ad").replicas(2).path("a", "a").build();
+    PodEndpoint newPod = new PodEndpoint("ad-1", URI.create("http://y"), URI.create("http://y"));
+    AdapterDeploymentStatus s =
+        AdapterDeploymentStatusComputer.compute(
+            new AdapterDeploymentStatusComputer.Observed(
+                ad,
+                List.of(),
+                2,
+                List.of(pod, newPod),
+                List.of(new Ready(a)),
+                outcome(AdapterSynchronizer.Phase.LOADED, "Loaded", false),
+                URL,
+                T0));
+    assertEquals(AdapterPhase.Staging, s.adapters.get(0).phase);
+    assertEquals(1, s.adapters.get(0).loadedReplicas);
+    assertEquals(2, s.adapters.get(0).desiredReplicas);
+    assertEquals("0/1", s.loadedAdapters);
+    assertEquals("False", condition(s, Conditions.READY).getStatus());
+  }
+
+  @Test
   void onlyFailuresThatNeedTheUserStall() {
     AdapterDeployment ad = AdapterDeployments.of("ns", "ad").path("a", "a").build();
     AdapterDeploymentStatus transientFailure =
