@@ -3,6 +3,8 @@ package io.kubetune.operator;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.kubetune.operator.adapter.AdapterDeploymentReconciler;
+import io.kubetune.operator.adapter.AdapterDeploymentSettings;
 import io.kubetune.operator.runtime.InvalidSettingException;
 import io.kubetune.operator.runtime.OperatorRuntime;
 import io.kubetune.operator.runtime.OperatorSettings;
@@ -62,9 +64,8 @@ public final class Main {
    * nowhere else, so tests and production register the same set.
    */
   static List<Reconciler<?>> reconcilers(OperatorSettings settings, Map<String, String> env) {
-    // Empty on this branch: the FineTuneJob reconciler lives on the op-ftj branch and is wired at
-    // merge as new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)); the
-    // AdapterDeployment reconciler follows the same way.
-    return List.of();
+    // The FineTuneJob reconciler lives on the op-ftj branch and is wired at merge as
+    // new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)).
+    return List.of(new AdapterDeploymentReconciler(AdapterDeploymentSettings.fromEnv(env)));
   }
 }

@@ -185,8 +185,11 @@ public final class AdapterSynchronizer implements AutoCloseable {
    *
    * @param adapters per adapter, in desired order
    * @param removals unregistrations attempted
+   * @param baseModelNotReady pods whose {@code /ping} body did not report the base model Healthy,
+   *     with what it reported (those pods were left alone)
    */
-  public record SyncResult(List<AdapterResult> adapters, List<Removal> removals) {
+  public record SyncResult(
+      List<AdapterResult> adapters, List<Removal> removals, Map<String, String> baseModelNotReady) {
 
     /** Returns the result for adapter {@code name}. */
     public AdapterResult adapter(String name) {
@@ -314,9 +317,11 @@ public final class AdapterSynchronizer implements AutoCloseable {
     Map<String, PodAdapterResult> podErrors = new ConcurrentHashMap<>();
     Map<String, Listing> rawListings = round(endpoints, this::list, podErrors);
     Map<String, Map<String, ServedAdapter>> listings = new LinkedHashMap<>();
+    Map<String, String> baseModelNotReady = new LinkedHashMap<>();
     for (Map.Entry<String, Listing> e : rawListings.entrySet()) {
       DjlServingException failure = e.getValue().failure();
       if (e.getValue().modelNotReady() != null) {
+        baseModelNotReady.put(e.getKey(), e.getValue().modelNotReady());
         podErrors.put(
             e.getKey(),
             podFailure(e.getKey(), BASE_MODEL_NOT_READY, e.getValue().modelNotReady(), true));
@@ -419,7 +424,8 @@ public final class AdapterSynchronizer implements AutoCloseable {
     for (PodEndpoint endpoint : listed) {
       allRemovals.addAll(removals.getOrDefault(endpoint.name(), List.of()));
     }
-    return new SyncResult(List.copyOf(out), List.copyOf(allRemovals));
+    return new SyncResult(
+        List.copyOf(out), List.copyOf(allRemovals), Map.copyOf(baseModelNotReady));
   }
 
   private Listing list(PodEndpoint endpoint) {
@@ -427,7 +433,8 @@ public final class AdapterSynchronizer implements AutoCloseable {
     try {
       // /ping answers 200 while the model is still PENDING: read the model's own status, and
       // leave a pod whose base model is not serving alone rather than fail registrations on it.
-      PingStatus ping = client.ping(endpoint.management());
+      // DJL Serving answers /ping on the inference address only, when the two are split.
+      PingStatus ping = client.ping(endpoint.inference());
       if (!ping.isHealthy(settings.model())) {
         return new Listing(
             null,

@@ -132,7 +132,8 @@ public class AdapterDeploymentSpec {
     /** Adapters cached in CPU memory (option.max_cpu_loras); at least maxLoras. */
     @JsonPropertyDescription(
         "Adapters cached in CPU memory (option.max_cpu_loras); at least maxLoras. Defaults to"
-            + " the number of adapters.")
+            + " maxLoras (it is fixed when a pod starts, so it does not follow the adapter"
+            + " count).")
     @Min(1)
     @Max(4096)
     public Integer maxCpuLoras;

@@ -69,9 +69,26 @@ public class AdapterDeploymentStatus {
     @JsonPropertyDescription("Whether it is pinned in a GPU slot.")
     public Boolean pinned;
 
-    /** Digest of the loaded files. */
-    @JsonPropertyDescription("sha256 digest of the loaded adapter files.")
+    /** Digest of the files served under servedName. */
+    @JsonPropertyDescription(
+        "sha256 digest of the adapter files served under servedName. During a rollout of a new"
+            + " version it stays the old version's digest until the new one is loaded on every"
+            + " ready pod.")
     public String digest;
+
+    /** The name to pass in requests ("adapters": servedName) to reach this adapter. */
+    @JsonPropertyDescription(
+        "Name to pass in inference requests (\"adapters\": servedName). The first version is"
+            + " served under the adapter's name; a new version (changed digest) under"
+            + " <name>-<first 8 hex of its digest>, switched here once it is loaded on every ready"
+            + " pod.")
+    public String servedName;
+
+    /** Why the adapter is in its phase (CamelCase). */
+    @JsonPropertyDescription(
+        "Why the adapter is in its phase, such as Loaded, WaitingForFineTuneJob, RankTooHigh or"
+            + " NoFreeLoraSlots.")
+    public String reason;
 
     /** When it was last loaded. */
     @JsonPropertyDescription("When it was last loaded (RFC 3339).")
