@@ -5,7 +5,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.kubetune.operator.adapter.AdapterDeploymentReconciler;
 import io.kubetune.operator.adapter.AdapterDeploymentSettings;
-import io.kubetune.operator.runtime.InvalidSettingException;
+import io.kubetune.operator.finetune.FineTuneJobReconciler;
+import io.kubetune.operator.finetune.FineTuneJobSettings;
 import io.kubetune.operator.runtime.OperatorRuntime;
 import io.kubetune.operator.runtime.OperatorSettings;
 import java.util.List;
@@ -30,7 +31,7 @@ public final class Main {
     OperatorSettings settings;
     try {
       settings = OperatorSettings.fromEnv(env);
-    } catch (InvalidSettingException e) {
+    } catch (IllegalArgumentException e) {
       // Logging is not configured yet (its format is one of the settings), so say it plainly.
       System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
       System.exit(2);
@@ -39,10 +40,20 @@ public final class Main {
     // Must happen before the first logger is created: logback reads it while configuring.
     System.setProperty(LOG_FORMAT_PROPERTY, settings.logFormat().name().toLowerCase(Locale.ROOT));
 
+    List<Reconciler<?>> reconcilers;
+    try {
+      reconcilers = reconcilers(settings, env);
+    } catch (IllegalArgumentException e) {
+      // The reconcilers' own settings (trainer image, serving image, artifact store ...).
+      System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
     KubernetesClient client = new KubernetesClientBuilder().build();
     OperatorRuntime runtime;
     try {
-      runtime = OperatorRuntime.start(settings, client, reconcilers(settings, env));
+      runtime = OperatorRuntime.start(settings, client, reconcilers);
     } catch (RuntimeException e) {
       LoggerFactory.getLogger(Main.class).error("operator failed to start", e);
       client.close();
@@ -64,8 +75,8 @@ public final class Main {
    * nowhere else, so tests and production register the same set.
    */
   static List<Reconciler<?>> reconcilers(OperatorSettings settings, Map<String, String> env) {
-    // The FineTuneJob reconciler lives on the op-ftj branch and is wired at merge as
-    // new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)).
-    return List.of(new AdapterDeploymentReconciler(AdapterDeploymentSettings.fromEnv(env)));
+    return List.of(
+        new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)),
+        new AdapterDeploymentReconciler(AdapterDeploymentSettings.fromEnv(env)));
   }
 }
