@@ -1,0 +1,107 @@
+package io.kubetune.operator.chart;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.dependent.Creator;
+import io.javaoperatorsdk.operator.processing.dependent.Updater;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
+import io.kubetune.operator.finetune.FineTuneJobReconciler;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chart's RBAC grants what the reconcilers' dependent resources do, read from their
+ * {@code @Workflow} annotations: a dependent added without a matching rule fails here instead of
+ * with "forbidden" in a user's cluster. Both the cluster-wide and the namespaced rules are checked.
+ */
+class RbacCoversReconcilersTest {
+
+  /** Every reconciler the operator registers (extend when a reconciler is added). */
+  private static final List<Class<? extends Reconciler<?>>> RECONCILERS =
+      List.of(FineTuneJobReconciler.class);
+
+  @Test
+  void clusterRoleCoversEveryDependent() {
+    List<PolicyRule> rules = new ArrayList<>();
+    Charts.ofType(Charts.objects(Map.of()), ClusterRole.class)
+        .forEach(r -> rules.addAll(r.getRules()));
+    assertEquals(Set.of(), missing(rules));
+  }
+
+  @Test
+  void namespacedRolesCoverEveryDependent() {
+    for (Role role :
+        Charts.ofType(Charts.objects(Map.of("watchNamespaces[0]", "team-a")), Role.class)) {
+      assertEquals(Set.of(), missing(role.getRules()), role.getMetadata().getName());
+    }
+  }
+
+  private static Set<String> missing(List<PolicyRule> rules) {
+    Set<String> missing = new TreeSet<>();
+    int dependents = 0;
+    for (Class<? extends Reconciler<?>> reconciler : RECONCILERS) {
+      Workflow workflow = reconciler.getAnnotation(Workflow.class);
+      for (Dependent dependent : workflow.dependents()) {
+        dependents++;
+        Class<? extends HasMetadata> resource = resourceType(dependent.type());
+        String group = HasMetadata.getGroup(resource);
+        String plural = HasMetadata.getPlural(resource);
+        // The dependent's informer lists and watches; creating and updating follow its traits.
+        List<String> verbs = new ArrayList<>(List.of("get", "list", "watch"));
+        if (Creator.class.isAssignableFrom(dependent.type())) {
+          verbs.add("create");
+        }
+        if (Updater.class.isAssignableFrom(dependent.type())) {
+          verbs.addAll(List.of("update", "patch"));
+        }
+        for (String verb : verbs) {
+          if (!allows(rules, group, plural, verb)) {
+            missing.add(
+                dependent.type().getSimpleName() + ": " + verb + " " + group + "/" + plural);
+          }
+        }
+      }
+    }
+    assertTrue(dependents > 0, "no dependents found: is the @Workflow still there?");
+    return missing;
+  }
+
+  private static boolean allows(List<PolicyRule> rules, String group, String plural, String verb) {
+    return rules.stream()
+        .anyMatch(
+            r ->
+                r.getApiGroups().contains(group == null ? "" : group)
+                    && r.getResources().contains(plural)
+                    && r.getVerbs().contains(verb)
+                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty()));
+  }
+
+  /** The Kubernetes type a KubernetesDependentResource subclass manages. */
+  @SuppressWarnings("unchecked")
+  private static Class<? extends HasMetadata> resourceType(Class<?> dependent) {
+    for (Class<?> c = dependent; c != null && c != Object.class; c = c.getSuperclass()) {
+      Type generic = c.getGenericSuperclass();
+      if (generic instanceof ParameterizedType type
+          && KubernetesDependentResource.class.isAssignableFrom((Class<?>) type.getRawType())
+          && type.getActualTypeArguments()[0] instanceof Class<?> resource
+          && HasMetadata.class.isAssignableFrom(resource)) {
+        return (Class<? extends HasMetadata>) resource;
+      }
+    }
+    throw new AssertionError(dependent + " is not a KubernetesDependentResource");
+  }
+}
