@@ -1,5 +1,8 @@
 package io.kubetune.trainer.quant;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Resident memory of a model's frozen base weights after QLoRA, next to what fp32 would take.
  *
@@ -39,5 +42,23 @@ public record BaseWeightMemory(
   public double totalRatio() {
     long fp32 = fp32Bytes();
     return fp32 == 0 ? 1 : (double) totalBytes() / fp32;
+  }
+
+  /**
+   * The figures as an ordered JSON-ready map for {@code training_report.json} (a {@code
+   * baseWeightMemory} section): the four measurements plus total, fp32 equivalent and ratios.
+   */
+  public Map<String, Object> toReport() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("quantizedParameters", quantizedParameters);
+    m.put("quantizedBytes", quantizedBytes);
+    m.put("denseParameters", denseParameters);
+    m.put("denseBytes", denseBytes);
+    m.put("totalBytes", totalBytes());
+    m.put("fp32Bytes", fp32Bytes());
+    m.put("bytesPerQuantizedParameter", bytesPerQuantizedParameter());
+    m.put("quantizedRatio", quantizedRatio());
+    m.put("totalRatio", totalRatio());
+    return m;
   }
 }

@@ -92,6 +92,9 @@ class QloraTest {
         assertTrue(mem.bytesPerQuantizedParameter() <= 0.64, "bytes/param " + mem);
         assertTrue(mem.quantizedRatio() <= 0.16, "ratio " + mem);
         assertTrue(mem.totalRatio() < 1, "total " + mem);
+        Map<String, Object> report = mem.toReport();
+        assertEquals(mem.totalBytes(), report.get("totalBytes"));
+        assertEquals(mem.quantizedRatio(), report.get("quantizedRatio"));
         System.out.printf(
             "tiny QLoRA (double quant %s): %.4f bytes/param, quantized %.3fx, whole base %.3fx of"
                 + " fp32%n",
