@@ -33,7 +33,7 @@ public final class Nf4Linear implements Linear {
   private final NDArray absmax;
   private final NDArray quantizedAbsmax;
   private final NDArray absmax2;
-  private final float offset;
+  private final NDArray offset;
   private final NDArray bias;
   private final long bytes;
 
@@ -79,22 +79,24 @@ public final class Nf4Linear implements Linear {
           manager.create(ByteBuffer.wrap(q.indices()), new Shape(blocks), DataType.UINT8);
       float[] a2 = q.absmax();
       this.absmax2 = manager.create(a2, new Shape(a2.length, 1));
-      this.offset = weight.offset();
+      // An array, not a Java float: DJL turns a Number operand into a throwaway scalar tensor
+      // backed by a Java direct buffer, one per layer per step.
+      this.offset = manager.create(new float[] {weight.offset()}, new Shape(1));
       owned.add(quantizedAbsmax);
       owned.add(absmax2);
+      owned.add(offset);
     } else {
       this.doubleQuantBlockSize = 0;
       float[] a = weight.absmax();
       this.absmax = manager.create(a, new Shape(a.length, 1));
       this.quantizedAbsmax = null;
       this.absmax2 = null;
-      this.offset = 0f;
+      this.offset = null;
       owned.add(absmax);
     }
     // The quantized weight lives with the model, not with whatever scope built it.
     NDScope.unregister(owned.toArray(NDArray[]::new));
-    // The offset of double quantization is one more fp32 constant, held on the Java side.
-    long resident = quantizedAbsmax != null ? Float.BYTES : 0;
+    long resident = 0;
     for (NDArray a : owned) {
       resident += a.size() * a.getDataType().getNumOfBytes();
     }
