@@ -329,6 +329,35 @@ public final class LlamaModel implements AutoCloseable {
     old.close();
   }
 
+  /**
+   * Closes and forgets the base tensor of a projection that no longer reads it, so its memory is
+   * returned; QLoRA calls this after replacing a projection by a quantized copy. The caller
+   * guarantees that the current projection (and anything wrapping it) does not use the tensor.
+   *
+   * @throws IllegalArgumentException for an unknown name or a tensor that is not the weight or bias
+   *     of a projection that has been replaced
+   */
+  public void releaseWeight(String name) {
+    NDArray w = weight(name);
+    if (name.equals("model.embed_tokens.weight")) {
+      throw new IllegalArgumentException(name + " is read by the embedding and cannot be released");
+    }
+    for (Map.Entry<String, DenseLinear> e : baseLinears.entrySet()) {
+      DenseLinear d = e.getValue();
+      if (d.weight() == w || d.bias() == w) {
+        if (linears.get(e.getKey()) == d) {
+          throw new IllegalArgumentException(
+              name + " is still read by projection " + e.getKey() + "; replace it first");
+        }
+        weights.remove(name);
+        w.close();
+        return;
+      }
+    }
+    throw new IllegalArgumentException(
+        name + " is not the weight of a projection; only projection weights can be released");
+  }
+
   /** A new empty cache for incremental decoding; close it when done. */
   public KvCache newCache(NDManager parent) {
     return new KvCache(parent, config.numHiddenLayers());
