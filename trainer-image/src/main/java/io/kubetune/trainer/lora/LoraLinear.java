@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
 import io.kubetune.trainer.model.Linear;
+import io.kubetune.trainer.model.Scalars;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -63,7 +64,7 @@ public final class LoraLinear implements Linear {
     NDArray in = drop ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
     NDArray down = ai.djl.nn.core.Linear.linear(in, loraA).singletonOrThrow();
     NDArray up = ai.djl.nn.core.Linear.linear(down, loraB).singletonOrThrow();
-    NDArray scaled = up.mul(scale);
+    NDArray scaled = Scalars.mul(up, scale);
     NDArray out = result.add(scaled);
     // Free the output-sized temporaries now rather than at the end of the step scope, as Python's
     // reference counting would. Only arrays that autograd does not save may be closed here:

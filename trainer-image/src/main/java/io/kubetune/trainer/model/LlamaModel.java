@@ -487,7 +487,7 @@ public final class LlamaModel implements AutoCloseable {
       k = k.repeat(1, groups);
       v = v.repeat(1, groups);
     }
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scaling);
+    NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scaling);
     scores = scores.add(maskBias);
     NDArray probs = scores.softmax(-1);
     NDArray out =

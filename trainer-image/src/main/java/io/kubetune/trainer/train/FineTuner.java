@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import io.kubetune.contract.CheckpointInfo;
 import io.kubetune.contract.TrainerStage;
+import io.kubetune.trainer.model.Scalars;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -246,7 +247,8 @@ public final class FineTuner {
           Batch batch = Batch.collate(micro, job.manager(), opts.padTokenId(), opts.maxSeqLength());
           tokens += batch.tokens();
           NDArray logits = job.model().logits(batch.inputIds(), batch.attentionMask());
-          NDArray microLoss = CausalLmLoss.sums(logits, batch.labels()).nllSum().div(denominator);
+          NDArray microLoss =
+              Scalars.div(CausalLmLoss.sums(logits, batch.labels()).nllSum(), denominator);
           float value = microLoss.getFloat();
           if (!Float.isFinite(value)) {
             throw diverged("the training loss became " + value, stepNumber, lr);
