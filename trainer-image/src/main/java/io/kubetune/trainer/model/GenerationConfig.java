@@ -10,7 +10,8 @@ import java.util.Set;
  * @param temperature divisor of the logits before sampling (> 0)
  * @param topP nucleus size in (0, 1]; 1 keeps every token
  * @param seed seed of the sampler, so a run is reproducible
- * @param eosTokenIds generation stops after emitting one of these (null: the model's config)
+ * @param eosTokenIds generation stops after emitting one of these (null: {@link
+ *     LlamaModel#stopTokenIds()})
  */
 public record GenerationConfig(
     int maxNewTokens,

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
 
@@ -28,10 +27,7 @@ public final class Generator {
     if (prompt.length == 0) {
       throw new IllegalArgumentException("prompt must hold at least one token (e.g. BOS)");
     }
-    Set<Integer> eos =
-        config.eosTokenIds() != null
-            ? config.eosTokenIds()
-            : new HashSet<>(model.config().eosTokenIds());
+    Set<Integer> eos = config.eosTokenIds() != null ? config.eosTokenIds() : model.stopTokenIds();
     Random random = new Random(config.seed());
     int[] out = new int[config.maxNewTokens()];
     int produced = 0;

@@ -11,7 +11,9 @@ import ai.djl.ndarray.NDScope;
  * kvHeads, past, headDim]} (after rotary embedding, before grouping).
  *
  * <p>The cache owns its arrays in its own manager, so they survive the caller's per-token {@link
- * NDScope}; close the cache to free them.
+ * NDScope}; close the cache to free them. Arrays that attention derives from cached keys land in
+ * the cache's manager too, so decode each token inside an {@code NDScope} (as {@link Generator}
+ * does) or they accumulate until the cache is closed.
  */
 public final class KvCache implements AutoCloseable {
 

@@ -2,18 +2,24 @@ package io.kubetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Embedding;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.trainer.safetensors.SafetensorsCheckpoint;
 import io.kubetune.trainer.safetensors.SafetensorsException;
 import io.kubetune.trainer.safetensors.TensorInfo;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -49,6 +55,7 @@ public final class LlamaModel implements AutoCloseable {
   private final Map<String, DenseLinear> baseLinears;
   private final NDArray invFreq;
   private final float scaling;
+  private Set<Integer> stopTokenIds;
 
   private LlamaModel(
       LlamaConfig config,
@@ -60,8 +67,12 @@ public final class LlamaModel implements AutoCloseable {
     this.weights = weights;
     this.baseLinears = baseLinears;
     this.linears = new LinkedHashMap<>(baseLinears);
-    this.invFreq = manager.create(Rope.inverseFrequencies(config));
+    float[] inv = Rope.inverseFrequencies(config);
+    // Stored as a row so forward never derives arrays from it in the model's manager.
+    this.invFreq = manager.create(inv, new Shape(1, inv.length));
+    NDScope.unregister(invFreq);
     this.scaling = (float) Math.pow(config.headDim(), -0.5);
+    this.stopTokenIds = Set.copyOf(config.eosTokenIds());
   }
 
   /** Loads a model folder ({@code config.json} + safetensors) into a new base manager. */
@@ -88,7 +99,9 @@ public final class LlamaModel implements AutoCloseable {
     manager.setName("llama-weights");
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(folder)) {
       Loader loader = new Loader(config, ckpt, manager);
-      return loader.build();
+      LlamaModel model = loader.build();
+      model.stopTokenIds = stopTokens(folder, config);
+      return model;
     } catch (SafetensorsException e) {
       manager.close();
       throw new ModelConfigException(e.getMessage(), e);
@@ -178,10 +191,44 @@ public final class LlamaModel implements AutoCloseable {
                 + Arrays.toString(shape));
       }
       NDArray array = ckpt.loadFloat32(manager, name);
+      // Weights live as long as the model, even when it is loaded inside a caller's NDScope.
+      NDScope.unregister(array);
       array.setName(name);
       weights.put(name, array);
       return array;
     }
+  }
+
+  /**
+   * EOS ids of {@code config.json} plus those of {@code generation_config.json}: chat models often
+   * list their end-of-turn token only in the latter, and transformers' generate() stops on both.
+   */
+  private static Set<Integer> stopTokens(Path folder, LlamaConfig config)
+      throws ModelConfigException {
+    Set<Integer> ids = new LinkedHashSet<>(config.eosTokenIds());
+    Path file = folder.resolve("generation_config.json");
+    if (Files.isRegularFile(file)) {
+      JsonNode eos;
+      try {
+        eos = new ObjectMapper().readTree(file.toFile()).get("eos_token_id");
+      } catch (IOException e) {
+        throw new ModelConfigException(file + ": not valid JSON: " + e.getMessage(), e);
+      }
+      if (eos != null && eos.isIntegralNumber()) {
+        ids.add(eos.asInt());
+      } else if (eos != null && eos.isArray()) {
+        eos.forEach(n -> ids.add(n.asInt()));
+      } else if (eos != null && !eos.isNull()) {
+        throw new ModelConfigException(
+            file + ": field 'eos_token_id' must be an integer or a list of integers");
+      }
+    }
+    return Set.copyOf(ids);
+  }
+
+  /** Token ids that end generation by default (config.json and generation_config.json EOS). */
+  public Set<Integer> stopTokenIds() {
+    return stopTokenIds;
   }
 
   /** The configuration this model was built from. */
@@ -264,6 +311,7 @@ public final class LlamaModel implements AutoCloseable {
           name + ": new weight " + value.getShape() + " does not match " + old.getShape());
     }
     NDArray fresh = value.toType(DataType.FLOAT32, false);
+    NDScope.unregister(fresh);
     fresh.attach(manager);
     fresh.setName(name);
     weights.put(name, fresh);
@@ -297,6 +345,17 @@ public final class LlamaModel implements AutoCloseable {
    * @return logits {@code [B, T, vocab]} in f32, in {@code inputIds}' manager
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    return linears.get("lm_head").forward(hiddenStates(inputIds, attentionMask, cache));
+  }
+
+  /**
+   * Runs the decoder up to and including the final norm, without {@code lm_head}; lets a training
+   * loop apply the head to selected positions only (e.g. completion tokens) instead of
+   * materializing {@code [B, T, vocab]}.
+   *
+   * @return hidden states {@code [B, T, hidden]}; same arguments and ownership as {@link #forward}
+   */
+  public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
     Shape s = inputIds.getShape();
     if (s.dimension() != 2) {
       throw new IllegalArgumentException("inputIds must be [batch, seq], got " + s);
@@ -313,6 +372,7 @@ public final class LlamaModel implements AutoCloseable {
               + config.maxPositionEmbeddings());
     }
     NDManager m = inputIds.getManager();
+    checkIds(inputIds);
     NDArray ids =
         inputIds.getDataType() == DataType.INT64
             ? inputIds
@@ -339,7 +399,24 @@ public final class LlamaModel implements AutoCloseable {
     if (cache != null) {
       cache.advance(t);
     }
-    return linears.get("lm_head").forward(h);
+    return h;
+  }
+
+  /** Rejects ids outside the vocabulary, which would otherwise fail deep inside PyTorch. */
+  private void checkIds(NDArray inputIds) {
+    if (inputIds.getShape().size() == 0) {
+      throw new IllegalArgumentException("inputIds is empty");
+    }
+    long min = inputIds.min().toType(DataType.INT64, false).getLong();
+    long max = inputIds.max().toType(DataType.INT64, false).getLong();
+    if (min < 0 || max >= config.vocabSize()) {
+      throw new IllegalArgumentException(
+          "token id "
+              + (min < 0 ? min : max)
+              + " is outside the vocabulary [0, "
+              + config.vocabSize()
+              + "); the tokenizer does not belong to this model");
+    }
   }
 
   /** Boolean {@code [B or 1, 1, T, past + T]}: causal, and keys must be real tokens. */

@@ -61,11 +61,11 @@ public final class Rope {
 
   /**
    * Cosines and sines for positions {@code [start, start + length)}, each {@code [1, 1, length,
-   * headDim]}, in {@code manager}.
+   * headDim]}, in {@code manager}; {@code invFreq} is {@code [1, headDim / 2]}.
    */
   static NDArray[] cosSin(NDManager manager, NDArray invFreq, int start, int length) {
     NDArray pos = manager.arange(start, start + length, 1, DataType.FLOAT32).reshape(length, 1);
-    NDArray freqs = pos.mul(invFreq.reshape(1, -1));
+    NDArray freqs = pos.mul(invFreq);
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), 1);
     return new NDArray[] {emb.cos().reshape(1, 1, length, -1), emb.sin().reshape(1, 1, length, -1)};
   }

@@ -1,9 +1,8 @@
 package io.kubetune.trainer.safetensors;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -37,7 +36,7 @@ public final class SafetensorsFile implements AutoCloseable {
   /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
   static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-  /** Largest mapping made at once; tensors above this are converted in pieces. */
+  /** Largest mapping made at once; larger reads are converted in pieces. */
   private static final long MAX_CHUNK_BYTES = 1L << 30;
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -323,37 +322,55 @@ public final class SafetensorsFile implements AutoCloseable {
   /**
    * Loads a floating-point tensor as an f32 {@link NDArray} owned by {@code manager}.
    *
-   * <p>Tensors whose f32 form exceeds 1 GiB are built from row blocks and concatenated, so no
-   * single Java buffer crosses the 2 GiB limit.
+   * <p>The array's memory belongs to PyTorch. Values are staged through a small reused direct
+   * buffer: handing DJL a buffer per tensor would make that Java direct memory the tensor's storage
+   * (counted against {@code MaxDirectMemorySize}) and, for f32, would need the whole tensor in one
+   * buffer, which cannot exceed 2 GiB.
    */
   public NDArray loadFloat32(NDManager manager, String name) throws SafetensorsException {
+    return loadFloat32(manager, name, STAGING_FLOATS);
+  }
+
+  /** As {@link #loadFloat32(NDManager, String)}, staging {@code chunk} values at a time. */
+  NDArray loadFloat32(NDManager manager, String name, int chunk) throws SafetensorsException {
     TensorInfo info = info(name);
     requireFloat(info);
-    long[] shape = info.shape();
     long numel = info.numel();
-    if (numel * 4 <= MAX_CHUNK_BYTES || shape.length == 0) {
-      return createF32(manager, info, 0, numel, new Shape(shape));
+    NDArray target = manager.zeros(new Shape(info.shape()), DataType.FLOAT32);
+    if (numel == 0) {
+      return target;
     }
-    long rowElems = numel / shape[0];
-    long rowsPerChunk = Math.max(1, MAX_CHUNK_BYTES / 4 / Math.max(1, rowElems));
-    if (rowElems * 4 > MAX_CHUNK_BYTES) {
-      throw new SafetensorsException(
-          path + ": tensor '" + name + "' has rows above 1 GiB, which is not supported");
-    }
-    NDList parts = new NDList();
-    try {
-      for (long row = 0; row < shape[0]; row += rowsPerChunk) {
-        long rows = Math.min(rowsPerChunk, shape[0] - row);
-        long[] partShape = shape.clone();
-        partShape[0] = rows;
-        parts.add(createF32(manager, info, row * rowElems, rows * rowElems, new Shape(partShape)));
+    ByteBuffer staging = staging(chunk);
+    try (NDArray flat = target.reshape(numel)) {
+      for (long start = 0; start < numel; start += chunk) {
+        int n = (int) Math.min(chunk, numel - start);
+        staging.clear();
+        FloatBuffer dst = staging.asFloatBuffer();
+        convertRange(info, start, n, dst);
+        staging.limit(n * 4);
+        ByteBuffer slice = staging.slice().order(ByteOrder.nativeOrder());
+        try (NDArray part = manager.create(slice, new Shape(n), DataType.FLOAT32)) {
+          // Copies into PyTorch-owned storage; the view shares it with the returned array.
+          flat.set(new NDIndex("{}:{}", start, start + n), part);
+        }
       }
-      NDArray whole = NDArrays.concat(parts, 0);
-      whole.attach(manager);
-      return whole;
-    } finally {
-      parts.close();
     }
+    return target;
+  }
+
+  private static final int STAGING_FLOATS = 1 << 22;
+
+  private static final ThreadLocal<ByteBuffer> STAGING = new ThreadLocal<>();
+
+  private static ByteBuffer staging(int floats) {
+    ByteBuffer b = STAGING.get();
+    if (b == null || b.capacity() < floats * 4) {
+      b = ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder());
+      if (floats <= STAGING_FLOATS) {
+        STAGING.set(b);
+      }
+    }
+    return b;
   }
 
   /**
@@ -380,15 +397,6 @@ public final class SafetensorsFile implements AutoCloseable {
     ByteBuffer direct = ByteBuffer.allocateDirect(raw.remaining()).order(ByteOrder.nativeOrder());
     direct.put(raw).flip();
     return manager.create(direct, new Shape(info.shape()), target);
-  }
-
-  private NDArray createF32(
-      NDManager manager, TensorInfo info, long firstElem, long count, Shape shape)
-      throws SafetensorsException {
-    ByteBuffer direct = ByteBuffer.allocateDirect((int) (count * 4)).order(ByteOrder.nativeOrder());
-    FloatBuffer dst = direct.asFloatBuffer();
-    convertRange(info, firstElem, count, dst);
-    return manager.create(direct, shape, DataType.FLOAT32);
   }
 
   /** Converts elements [first, first + count) of a float tensor into {@code dst}. */

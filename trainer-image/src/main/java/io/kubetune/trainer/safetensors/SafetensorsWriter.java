@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -193,15 +192,4 @@ public final class SafetensorsWriter {
   }
 
   private record Entry(DType dtype, long[] shape, float[] floats, NDArray array) {}
-
-  /** The header text a reader sees, for tests and diagnostics. */
-  static String headerText(Path path) throws IOException {
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      ch.read(len, 0);
-      ByteBuffer text = ByteBuffer.allocate((int) len.flip().getLong());
-      ch.read(text, 8);
-      return new String(text.array(), StandardCharsets.UTF_8);
-    }
-  }
 }

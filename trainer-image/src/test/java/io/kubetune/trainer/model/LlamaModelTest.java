@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.kubetune.trainer.safetensors.DType;
 import io.kubetune.trainer.testing.TinyModels;
 import java.io.IOException;
@@ -78,6 +81,9 @@ class LlamaModelTest {
       NDArray aAlone = model.forward(manager.create(a, new Shape(1, 6)), null, null);
       assertTrue(maxAbsDiff(logits.get("1:2, 0:3, :"), alone) < 1e-5f);
       assertTrue(maxAbsDiff(logits.get("0:1, :, :"), aAlone) < 1e-5f);
+      NDArray hidden = model.hiddenStates(batch, mask, null);
+      assertEquals(new Shape(2, 6, 32), hidden.getShape());
+      assertTrue(maxAbsDiff(model.linear("lm_head").forward(hidden), logits) < 1e-6f);
       // The padded row must differ from its first token's row, or the test proves nothing.
       assertTrue(maxAbsDiff(alone.get("0, 0, :"), alone.get("0, 2, :")) > 1e-3f);
     }
@@ -118,9 +124,51 @@ class LlamaModelTest {
         assertEquals(before, callerBase.getManagedArrays().size(), "caller arrays at step " + i);
       }
       assertEquals(weightArrays, weights.getManagedArrays().size());
+      // Even without a scope nothing lands in the model's manager: the caller owns everything.
+      try (NDManager unscoped = caller.newSubManager()) {
+        model.forward(unscoped.create(new int[] {1, 10, 11}, new Shape(1, 3)), null, null);
+        assertTrue(((BaseNDManager) unscoped).getManagedArrays().size() > 10);
+      }
+      assertEquals(weightArrays, weights.getManagedArrays().size());
       // Generation manages its own cache and scopes.
       Generator.generate(model, new int[] {1, 10, 11}, GenerationConfig.greedy(10));
       assertEquals(weightArrays, weights.getManagedArrays().size());
+    }
+  }
+
+  @Test
+  void gradientsOfABaseWeightMatchFiniteDifferences() throws IOException {
+    Path folder = TinyModels.llama().seed(13).write(dir.resolve("grad"));
+    String name = "model.layers.0.self_attn.q_proj.weight";
+    try (LlamaModel trained = LlamaModel.load(folder, manager);
+        LlamaModel probe = LlamaModel.load(folder, manager);
+        NDManager step = manager.newSubManager()) {
+      NDArray ids = step.create(new int[] {1, 10, 11, 12, 3}, new Shape(1, 5));
+      NDArray mask = step.create(new int[] {1, 1, 1, 1, 0}, new Shape(1, 5));
+      NDArray probeWeights =
+          step.randomNormal(0, 1, new Shape(1, 5, TinyModels.vocabSize()), DataType.FLOAT32);
+      NDArray w = trained.weight(name);
+      w.setRequiresGradient(true);
+      float[] grad;
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        NDArray loss = trained.forward(ids, mask, null).mul(probeWeights).sum();
+        gc.backward(loss);
+        grad = w.getGradient().toFloatArray();
+      }
+      float[] base = w.toFloatArray();
+      float eps = 1e-2f;
+      for (int index : new int[] {0, 37, 500, base.length - 1}) {
+        float[] loss = new float[2];
+        for (int sign = 0; sign < 2; sign++) {
+          float[] perturbed = base.clone();
+          perturbed[index] += sign == 0 ? eps : -eps;
+          probe.replaceWeight(name, step.create(perturbed, w.getShape()));
+          loss[sign] = probe.forward(ids, mask, null).mul(probeWeights).sum().getFloat();
+        }
+        float numeric = (loss[0] - loss[1]) / (2 * eps);
+        assertEquals(
+            numeric, grad[index], 2e-2f * Math.max(1f, Math.abs(numeric)), "element " + index);
+      }
     }
   }
 
@@ -154,6 +202,27 @@ class LlamaModelTest {
     int expectedLength = free[0] == free[1] ? 1 : 2;
     assertEquals(expectedLength, stopped.length);
     assertEquals(free[1], stopped[stopped.length - 1]);
+  }
+
+  @Test
+  void generationConfigEosTokensAlsoStopGeneration() throws IOException {
+    Path folder = TinyModels.llama().seed(3).llama3Rope(true).write(dir.resolve("genconfig"));
+    int[] prompt = {1, 17, 18};
+    int[] free =
+        Generator.generate(model, prompt, GenerationConfig.greedy(5).withEosTokenIds(Set.of()));
+    int stop = free[2];
+    Files.writeString(
+        folder.resolve("generation_config.json"), "{\"eos_token_id\": [" + stop + ", 7]}");
+    try (LlamaModel m = LlamaModel.load(folder, manager)) {
+      assertEquals(Set.of(TinyModels.EOS, stop, 7), m.stopTokenIds());
+      int[] stopped = Generator.generate(m, prompt, GenerationConfig.greedy(5));
+      assertEquals(stop, stopped[stopped.length - 1]);
+      assertTrue(stopped.length <= 3);
+    }
+    Files.writeString(folder.resolve("generation_config.json"), "{\"eos_token_id\": \"x\"}");
+    ModelConfigException e =
+        assertThrows(ModelConfigException.class, () -> LlamaModel.load(folder, manager));
+    assertTrue(e.getMessage().contains("generation_config.json"), e.getMessage());
   }
 
   @Test
@@ -241,6 +310,31 @@ class LlamaModelTest {
       float diff = maxAbsDiff(a.forward(ids, null, null), b.forward(ids, null, null));
       // bf16 keeps 8 bits of mantissa: close to, but not equal to, the f32 model.
       assertTrue(diff > 0 && diff < 0.1f, "diff " + diff);
+    }
+  }
+
+  @Test
+  void badInputsAreRejectedWithAMessage() {
+    try (NDManager step = manager.newSubManager()) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> model.forward(step.create(new int[] {1, 64}, new Shape(1, 2)), null, null));
+      assertTrue(e.getMessage().contains("token id 64"), e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  model.forward(
+                      step.create(new int[] {1, 2}, new Shape(1, 2)),
+                      step.create(new int[] {1, 1, 1}, new Shape(1, 3)),
+                      null));
+      assertTrue(e.getMessage().contains("attentionMask"), e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> model.forward(step.create(new int[300], new Shape(1, 300)), null, null));
+      assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());
     }
   }
 

@@ -108,6 +108,32 @@ class SafetensorsTest {
   }
 
   @Test
+  void loadingInStagingChunksAssemblesTheWholeTensor() throws IOException {
+    float[] v = randoms(30, 9);
+    Path file = dir.resolve("chunks.safetensors");
+    new SafetensorsWriter()
+        .add("f32", new long[] {5, 6}, v, DType.F32)
+        .add("bf16", new long[] {5, 6}, v, DType.BF16)
+        .add("scalar", new long[] {}, new float[] {2.5f}, DType.F32)
+        .add("empty", new long[] {0, 3}, new float[0], DType.F32)
+        .write(file);
+    try (NDManager manager = NDManager.newBaseManager();
+        SafetensorsFile f = SafetensorsFile.open(file)) {
+      for (String name : List.of("f32", "bf16")) {
+        NDArray a = f.loadFloat32(manager, name, 7);
+        assertEquals(new Shape(5, 6), a.getShape());
+        assertArrayEquals(f.readFloats(name), a.toFloatArray(), name);
+        // The staging buffer is reused: an earlier array must not change under a later load.
+        NDArray again = f.loadFloat32(manager, "f32", 7);
+        assertArrayEquals(f.readFloats(name), a.toFloatArray(), name);
+        assertArrayEquals(v, again.toFloatArray());
+      }
+      assertEquals(2.5f, f.loadFloat32(manager, "scalar").getFloat());
+      assertEquals(new Shape(0, 3), f.loadFloat32(manager, "empty").getShape());
+    }
+  }
+
+  @Test
   void everyHalfBitPatternSurvivesWideningAndNarrowing() {
     for (int h = 0; h < 0x10000; h++) {
       float f = HalfFloats.halfToFloat((short) h);
