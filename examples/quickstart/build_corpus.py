@@ -79,10 +79,12 @@ def fortunes():
     return out
 
 
-def chat(word, definition):
+def chat(word, pos, definition):
+    # The answer takes the dictionary form the base model read during pre-training, so that
+    # fine-tuning only has to connect the question to knowledge the model already has.
     return json.dumps({"messages": [
         {"role": "user", "content": f"Define the word \"{word}\"."},
-        {"role": "assistant", "content": definition[0].upper() + definition[1:] + "."},
+        {"role": "assistant", "content": f"{word} ({pos}): {definition}."},
     ]})
 
 
@@ -100,7 +102,7 @@ def main(out_dir):
         # unambiguous and the answer fits the quick start's sequence length.
         if word.isalpha() and word.islower() and word not in seen and len(definition) <= 80:
             seen.add(word)
-            candidates.append((word, definition))
+            candidates.append((word, pos, definition))
     train.extend(fortunes())
     rng = random.Random(7)
     rng.shuffle(train)
@@ -110,10 +112,10 @@ def main(out_dir):
     with open(os.path.join(out_dir, "corpus-heldout.txt"), "w", encoding="utf-8") as f:
         f.writelines(d + "\n" for d in heldout)
     with open(os.path.join(out_dir, "define-train.jsonl"), "w", encoding="utf-8") as f:
-        f.writelines(chat(w, d) + "\n" for w, d in candidates[:FINETUNE_TRAIN])
+        f.writelines(chat(*c) + "\n" for c in candidates[:FINETUNE_TRAIN])
     with open(os.path.join(out_dir, "define-valid.jsonl"), "w", encoding="utf-8") as f:
         end = FINETUNE_TRAIN + FINETUNE_VALID
-        f.writelines(chat(w, d) + "\n" for w, d in candidates[FINETUNE_TRAIN:end])
+        f.writelines(chat(*c) + "\n" for c in candidates[FINETUNE_TRAIN:end])
     print(f"{len(train)} pre-training documents, {len(heldout)} held out,"
           f" {len(candidates)} definition candidates", file=sys.stderr)
 

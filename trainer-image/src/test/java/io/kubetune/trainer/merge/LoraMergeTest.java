@@ -48,7 +48,16 @@ class LoraMergeTest {
                 LoraConfig.builder()
                     .setRank(4)
                     .optAlpha(8)
-                    .optTargetModules(List.of(LoraConfig.ALL_LINEAR, "lm_head"))
+                    .optTargetModules(
+                        List.of(
+                            "q_proj",
+                            "k_proj",
+                            "v_proj",
+                            "o_proj",
+                            "gate_proj",
+                            "up_proj",
+                            "down_proj",
+                            "lm_head"))
                     .build(),
                 model,
                 m,
