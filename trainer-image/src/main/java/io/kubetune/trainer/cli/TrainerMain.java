@@ -1,6 +1,8 @@
 package io.kubetune.trainer.cli;
 
 import io.kubetune.contract.FailureReason;
+import io.kubetune.trainer.full.PretrainCommand;
+import io.kubetune.trainer.merge.MergeCommand;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
@@ -25,6 +27,8 @@ import picocli.CommandLine.Spec;
       ValidateDatasetCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
+      MergeCommand.class,
+      PretrainCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
