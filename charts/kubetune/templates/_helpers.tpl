@@ -23,6 +23,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
+{{/* The selector labels as k=v,k2=v2 (KUBETUNE_OPERATOR_POD_SELECTOR), sorted by key. */}}
+{{- define "kubetune.selectorString" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := include "kubetune.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{- define "kubetune.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "kubetune.selectorLabels" . }}

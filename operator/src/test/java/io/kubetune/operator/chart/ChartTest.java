@@ -17,6 +17,8 @@ import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -24,10 +26,12 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.kubetune.operator.adapter.AdapterDeploymentSettings;
 import io.kubetune.operator.finetune.FineTuneJobSettings;
 import io.kubetune.operator.runtime.OperatorSettings;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -196,8 +200,107 @@ class ChartTest {
     resolved.put(OperatorSettings.POD_NAME, "kt-kubetune-0");
     OperatorSettings settings = OperatorSettings.fromEnv(resolved);
     FineTuneJobSettings fineTune = FineTuneJobSettings.fromEnv(resolved);
+    AdapterDeploymentSettings serving = AdapterDeploymentSettings.fromEnv(resolved);
     assertEquals(Charts.NAMESPACE, settings.leaseNamespace().orElseThrow());
     assertEquals("kubetune-artifacts", fineTune.artifactClaimName());
+    assertEquals(fineTune.artifactClaimName(), serving.artifactClaimName());
+    // The serving NetworkPolicy admits only pods with these labels to the management port: they
+    // must be labels the operator's own pods carry, or adapters can never be registered.
+    Deployment deployment = Charts.ofType(Charts.objects(values), Deployment.class).get(0);
+    Map<String, String> podLabels = deployment.getSpec().getTemplate().getMetadata().getLabels();
+    assertFalse(serving.operatorPodLabels().isEmpty());
+    serving
+        .operatorPodLabels()
+        .forEach((k, v) -> assertEquals(v, podLabels.get(k), "operator pod label " + k));
+    assertEquals(
+        deployment.getSpec().getSelector().getMatchLabels(),
+        serving.operatorPodLabels(),
+        "pod selector = the Deployment's selector labels");
+    assertEquals(Charts.NAMESPACE, serving.operatorNamespace());
+  }
+
+  @Test
+  void servingSettingsFollowTheValues() {
+    Map<String, String> env =
+        env(
+            operatorContainer(
+                Charts.objects(
+                    Map.of(
+                        "serving.pullPolicy", "Always",
+                        "serving.inferencePort", 9080,
+                        "serving.managementPort", 9081,
+                        "serving.startupSeconds", 7200,
+                        "serving.runAsUser", 2000,
+                        "serving.targetModules[0]", "q_proj",
+                        "serving.targetModules[1]", "v_proj",
+                        "serving.resyncSeconds", 120,
+                        "serving.pendingResyncSeconds", 3,
+                        "serving.image.tag", "0.32.0-lmi"))));
+    AdapterDeploymentSettings serving = AdapterDeploymentSettings.fromEnv(env);
+    assertEquals("deepjavalibrary/djl-serving:0.32.0-lmi", serving.servingImage());
+    assertEquals("Always", serving.imagePullPolicy());
+    assertEquals(9080, serving.inferencePort());
+    assertEquals(9081, serving.managementPort());
+    assertEquals(7200, serving.startupBudget().toSeconds());
+    assertEquals(2000, serving.runAsUser());
+    assertEquals(Set.of("q_proj", "v_proj"), serving.targetModules());
+    assertEquals(120, serving.resync().toSeconds());
+    assertEquals(3, serving.pendingResync().toSeconds());
+  }
+
+  @Test
+  void defaultServingImageIsThePinnedLmiImageTheOperatorDefaultsTo() {
+    Map<String, String> env = env(operatorContainer(Charts.objects(Map.of())));
+    String image = env.get(AdapterDeploymentSettings.ENV_IMAGE);
+    // DJL Serving's LMI images are tagged <version>-lmi (vLLM backend and the adapter API).
+    assertTrue(image.matches("deepjavalibrary/djl-serving:[0-9]+\\.[0-9]+\\.[0-9]+-lmi"), image);
+    assertEquals(AdapterDeploymentSettings.DEFAULT_IMAGE, image, "chart and operator defaults");
+  }
+
+  @Test
+  void artifactStoreIsNotMountedInTheOperatorByDefault() {
+    List<HasMetadata> objects = Charts.objects(Map.of());
+    PodSpec pod = podSpecs(objects).get(0);
+    assertTrue(
+        pod.getVolumes().stream().allMatch(v -> v.getPersistentVolumeClaim() == null),
+        "no PVC in the operator pod by default");
+    assertEquals(
+        Path.of("/artifacts"),
+        AdapterDeploymentSettings.fromEnv(env(operatorContainer(objects))).artifactsRoot());
+  }
+
+  @Test
+  void artifactStoreMountIsReadOnlyAtTheArtifactsRoot() {
+    List<HasMetadata> objects =
+        Charts.objects(
+            Map.of(
+                "artifactStore.operatorMount.enabled",
+                true,
+                "watchNamespaces[0]",
+                Charts.NAMESPACE,
+                "artifactStore.operatorMount.path",
+                "/data/artifacts",
+                "artifactStore.claimName",
+                "team-artifacts"));
+    PodSpec pod = podSpecs(objects).get(0);
+    Container operator = operatorContainer(objects);
+    Volume volume =
+        pod.getVolumes().stream()
+            .filter(v -> v.getPersistentVolumeClaim() != null)
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no PVC volume: " + pod.getVolumes()));
+    assertEquals("team-artifacts", volume.getPersistentVolumeClaim().getClaimName());
+    assertEquals(Boolean.TRUE, volume.getPersistentVolumeClaim().getReadOnly(), "claim readOnly");
+    VolumeMount mount =
+        operator.getVolumeMounts().stream()
+            .filter(m -> m.getName().equals(volume.getName()))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(Boolean.TRUE, mount.getReadOnly(), "mount readOnly");
+    AdapterDeploymentSettings serving = AdapterDeploymentSettings.fromEnv(env(operator));
+    // The reconciler looks for adapter folders exactly where the volume is mounted.
+    assertEquals(Path.of(mount.getMountPath()), serving.artifactsRoot());
+    assertEquals("team-artifacts", serving.artifactClaimName());
   }
 
   @Test
@@ -237,10 +340,16 @@ class ChartTest {
     assertDenied(rules, "", "pods", "create", "delete", "update", "patch");
     assertAllowed(rules, "", "persistentvolumeclaims", "get", "list", "watch", "create");
     assertDenied(rules, "", "persistentvolumeclaims", "delete", "update", "patch");
-    assertAllowed(rules, "", "events", "create", "patch");
-    assertAllowed(rules, "apps", "deployments", "get", "create", "update", "delete");
-    assertAllowed(rules, "", "services", "get", "create", "update", "delete");
-    assertAllowed(rules, "networking.k8s.io", "networkpolicies", "get", "create", "update");
+    assertAllowed(rules, "", "events", "create");
+    assertAllowed(rules, "apps", "deployments", "get", "list", "watch", "create", "update");
+    assertAllowed(rules, "", "services", "get", "list", "watch", "create", "update");
+    assertAllowed(
+        rules, "networking.k8s.io", "networkpolicies", "get", "watch", "create", "update");
+    // Serving children are removed by the garbage collector with their AdapterDeployment.
+    assertDenied(rules, "apps", "deployments", "delete", "deletecollection");
+    assertDenied(rules, "", "services", "delete", "deletecollection");
+    assertDenied(rules, "networking.k8s.io", "networkpolicies", "delete", "deletecollection");
+    assertDenied(rules, "kubetune.io", "adapterdeployments", "create", "update", "patch", "delete");
     assertDenied(rules, "kubetune.io", "finetunejobs", "create", "update", "patch", "delete");
   }
 
@@ -361,7 +470,23 @@ class ChartTest {
         Arguments.of(Map.of("httpPort", 80), "httpPort"),
         Arguments.of(Map.of("trainer.pullPolicy", "Sometimes"), "pullPolicy"),
         Arguments.of(Map.of("replicas", 3, "leaderElection.enabled", false), "leaderElection"),
-        Arguments.of(Map.of("metrics.serviceMonitor.interval", "often"), "interval"));
+        Arguments.of(Map.of("metrics.serviceMonitor.interval", "often"), "interval"),
+        Arguments.of(Map.of("serving.managementPort", 8080), "managementPort"),
+        Arguments.of(Map.of("serving.image.tag", "latest"), "tag"),
+        Arguments.of(Map.of("serving.runAsUser", 0), "runAsUser"),
+        Arguments.of(Map.of("artifactStore.operatorMount.path", "artifacts"), "path"),
+        // The operator pod can only mount its own namespace's PVC: checking another namespace's
+        // adapters against it would check the wrong files.
+        Arguments.of(Map.of("artifactStore.operatorMount.enabled", true), "watchNamespaces"),
+        Arguments.of(
+            Map.of(
+                "artifactStore.operatorMount.enabled",
+                true,
+                "watchNamespaces[0]",
+                Charts.NAMESPACE,
+                "watchNamespaces[1]",
+                "team-b"),
+            "watchNamespaces"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -386,7 +511,9 @@ class ChartTest {
   /** Every environment variable the operator reads, from the settings classes' constants. */
   private static Set<String> variablesReadByTheOperator() {
     Set<String> names = new java.util.TreeSet<>();
-    for (Class<?> type : List.of(OperatorSettings.class, FineTuneJobSettings.class)) {
+    for (Class<?> type :
+        List.of(
+            OperatorSettings.class, FineTuneJobSettings.class, AdapterDeploymentSettings.class)) {
       for (Field field : type.getFields()) {
         if (Modifier.isStatic(field.getModifiers()) && field.getType() == String.class) {
           try {

@@ -115,6 +115,24 @@ class ExamplesTest {
     assertTrue(
         has(jobs, j -> j.at("/spec/dataset/train/uri").asText().startsWith("pvc://")), "PVC");
     assertTrue(has(jobs, j -> j.at("/spec/queueName").isTextual()), "Kueue");
+    // AdapterDeployment with two adapters from two FineTuneJobs, one pinned and one not.
+    JsonNode adapters =
+        kubetuneDocuments()
+            .filter(d -> d.kind().equals("AdapterDeployment"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no AdapterDeployment example"))
+            .node()
+            .at("/spec/adapters");
+    assertEquals(2, adapters.size(), adapters.toString());
+    List<String> jobRefs = new ArrayList<>();
+    List<Boolean> pins = new ArrayList<>();
+    adapters.forEach(
+        a -> {
+          jobRefs.add(a.at("/source/fineTuneJobRef/name").asText());
+          pins.add(a.path("pin").asBoolean(false));
+        });
+    assertEquals(2, jobRefs.stream().filter(n -> !n.isEmpty()).distinct().count(), "two jobs");
+    assertTrue(pins.contains(true) && pins.contains(false), "pinned and unpinned: " + pins);
     List<String> kinds = documents().map(Document::kind).toList();
     assertTrue(
         kinds.containsAll(List.of("Application", "LocalQueue", "ClusterQueue", "ResourceFlavor")),

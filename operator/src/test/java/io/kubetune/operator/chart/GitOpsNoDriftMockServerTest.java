@@ -8,12 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.kubetune.operator.OperatorBootstrap;
+import io.kubetune.operator.adapter.AdapterDeploymentReconciler;
+import io.kubetune.operator.adapter.AdapterDeploymentSettings;
+import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.finetune.FineTuneJobReconciler;
 import io.kubetune.operator.finetune.FineTuneJobSettings;
@@ -27,9 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Argo CD stays in sync only if the operator never rewrites what the user wrote: every FineTuneJob
- * example is applied, the real reconciler runs until it has written status and started the dataset
- * validation, and spec, labels and annotations must be exactly as applied (generation still 1: no
- * spec write happened) with no finalizer added.
+ * and AdapterDeployment example is applied, the real reconcilers run until they have written
+ * status, and spec, labels and annotations must be exactly as applied (generation still 1: no spec
+ * write happened) with no finalizer added.
  */
 @EnableKubernetesMockClient(crud = true)
 class GitOpsNoDriftMockServerTest {
@@ -42,6 +46,7 @@ class GitOpsNoDriftMockServerTest {
   void reconcilingAnExampleNeverChangesWhatTheUserWrote() throws Exception {
     registerCrds();
     List<FineTuneJob> applied = new ArrayList<>();
+    List<AdapterDeployment> deployments = new ArrayList<>();
     for (ExamplesTest.Document document : ExamplesTest.documents().toList()) {
       String ns =
           document.node().path("metadata").path("namespace").asText("gitops-" + applied.size());
@@ -53,12 +58,19 @@ class GitOpsNoDriftMockServerTest {
         job.getMetadata().setNamespace(ns);
         client.resource(job).create();
         applied.add(job);
+      } else if (document.kind().equals("AdapterDeployment")) {
+        AdapterDeployment ad = JSON.treeToValue(document.node(), AdapterDeployment.class);
+        ad.getMetadata().setNamespace(ns);
+        client.resource(ad).create();
+        deployments.add(ad);
       }
     }
     assertTrue(applied.size() >= 6, "FineTuneJob examples: " + applied.size());
+    assertTrue(deployments.size() >= 1, "AdapterDeployment examples: " + deployments.size());
 
     Operator operator = OperatorBootstrap.newOperator(client);
     operator.register(new FineTuneJobReconciler(FineTuneJobSettings.defaults()));
+    operator.register(new AdapterDeploymentReconciler(AdapterDeploymentSettings.defaults()));
     operator.start();
     try {
       for (FineTuneJob job : applied) {
@@ -75,16 +87,29 @@ class GitOpsNoDriftMockServerTest {
                       && live.getStatus().phase != null;
                 });
         FineTuneJob live = live(ns, name);
-        String what = ns + "/" + name;
-        assertEquals(tree(job.getSpec()), tree(live.getSpec()), what + ": spec changed");
-        assertEquals(1L, live.getMetadata().getGeneration(), what + ": spec was written");
-        assertEquals(job.getMetadata().getLabels(), live.getMetadata().getLabels(), what);
-        assertEquals(job.getMetadata().getAnnotations(), live.getMetadata().getAnnotations(), what);
-        assertTrue(
-            live.getMetadata().getFinalizers() == null
-                || live.getMetadata().getFinalizers().isEmpty(),
-            what + ": finalizers " + live.getMetadata().getFinalizers());
-        assertFalse(live.getStatus().conditions.isEmpty(), what + ": the reconciler did not run");
+        assertUntouched(job, job.getSpec(), live, live.getSpec());
+        assertFalse(live.getStatus().conditions.isEmpty(), ns + "/" + name + ": not reconciled");
+      }
+      for (AdapterDeployment ad : deployments) {
+        String ns = ad.getMetadata().getNamespace();
+        String name = ad.getMetadata().getName();
+        // One reconcile is enough: it runs the workflow (Deployment, Service, NetworkPolicy) and
+        // writes status; adapters stay unloaded without serving pods, which is not checked here.
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> {
+                  AdapterDeployment live = liveAd(ns, name);
+                  return live.getStatus() != null
+                      && live.getStatus().observedGeneration != null
+                      && !live.getStatus().conditions.isEmpty();
+                });
+        AdapterDeployment live = liveAd(ns, name);
+        assertUntouched(ad, ad.getSpec(), live, live.getSpec());
+        assertFalse(
+            client.apps().deployments().inNamespace(ns).list().getItems().isEmpty(),
+            ns + "/" + name + ": the workflow did not run");
       }
     } finally {
       operator.stop();
@@ -93,6 +118,23 @@ class GitOpsNoDriftMockServerTest {
 
   private static FineTuneJob live(String ns, String name) {
     return client.resources(FineTuneJob.class).inNamespace(ns).withName(name).get();
+  }
+
+  private static AdapterDeployment liveAd(String ns, String name) {
+    return client.resources(AdapterDeployment.class).inNamespace(ns).withName(name).get();
+  }
+
+  private static void assertUntouched(
+      HasMetadata applied, Object appliedSpec, HasMetadata live, Object liveSpec) {
+    String what = live.getKind() + " " + live.getMetadata().getNamespace() + "/";
+    what += live.getMetadata().getName();
+    assertEquals(tree(appliedSpec), tree(liveSpec), what + ": spec changed");
+    assertEquals(1L, live.getMetadata().getGeneration(), what + ": spec was written");
+    assertEquals(applied.getMetadata().getLabels(), live.getMetadata().getLabels(), what);
+    assertEquals(applied.getMetadata().getAnnotations(), live.getMetadata().getAnnotations(), what);
+    assertTrue(
+        live.getMetadata().getFinalizers() == null || live.getMetadata().getFinalizers().isEmpty(),
+        what + ": finalizers " + live.getMetadata().getFinalizers());
   }
 
   private static JsonNode tree(Object value) {
