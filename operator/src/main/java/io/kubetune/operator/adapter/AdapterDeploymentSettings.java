@@ -1,11 +1,13 @@
 package io.kubetune.operator.adapter;
 
+import static io.kubetune.operator.runtime.EnvReader.require;
+
 import io.kubetune.operator.modelserver.AdapterSynchronizer;
+import io.kubetune.operator.runtime.EnvReader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -149,26 +151,24 @@ public record AdapterDeploymentSettings(
    * @throws IllegalArgumentException naming the variable and the accepted values when one is
    *     invalid
    */
-  public static AdapterDeploymentSettings fromEnv(Map<String, String> env) {
-    String ns = get(env, ENV_OPERATOR_NAMESPACE, "");
+  public static AdapterDeploymentSettings fromEnv(Map<String, String> vars) {
+    EnvReader env = new EnvReader(vars);
+    String ns = env.get(ENV_OPERATOR_NAMESPACE, "");
     return new AdapterDeploymentSettings(
-        get(env, ENV_IMAGE, DEFAULT_IMAGE),
-        get(env, ENV_PULL_POLICY, "IfNotPresent"),
-        get(env, ENV_ARTIFACT_CLAIM, "kubetune-artifacts"),
-        Path.of(get(env, ENV_ARTIFACTS_ROOT, "/artifacts")),
-        labels(get(env, ENV_OPERATOR_POD_SELECTOR, "app.kubernetes.io/name=kubetune-operator")),
+        env.get(ENV_IMAGE, DEFAULT_IMAGE),
+        env.get(ENV_PULL_POLICY, "IfNotPresent"),
+        env.get(ENV_ARTIFACT_CLAIM, "kubetune-artifacts"),
+        Path.of(env.get(ENV_ARTIFACTS_ROOT, "/artifacts")),
+        labels(env.get(ENV_OPERATOR_POD_SELECTOR, "app.kubernetes.io/name=kubetune-operator")),
         ns.isEmpty() ? null : ns,
-        (int) integer(env, ENV_INFERENCE_PORT, 8080),
-        (int) integer(env, ENV_MANAGEMENT_PORT, 8081),
-        Duration.ofSeconds(integer(env, ENV_STARTUP_SECONDS, 3600)),
-        integer(env, ENV_RUN_AS_USER, 1000),
+        (int) env.integer(ENV_INFERENCE_PORT, 8080),
+        (int) env.integer(ENV_MANAGEMENT_PORT, 8081),
+        Duration.ofSeconds(env.integer(ENV_STARTUP_SECONDS, 3600)),
+        env.integer(ENV_RUN_AS_USER, 1000),
         modules(
-            get(
-                env,
-                ENV_TARGET_MODULES,
-                "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")),
-        Duration.ofSeconds(integer(env, ENV_RESYNC, 60)),
-        Duration.ofSeconds(integer(env, ENV_PENDING_RESYNC, 5)),
+            env.get(ENV_TARGET_MODULES, "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")),
+        Duration.ofSeconds(env.integer(ENV_RESYNC, 60)),
+        Duration.ofSeconds(env.integer(ENV_PENDING_RESYNC, 5)),
         AdapterSynchronizer.Settings.defaults(MODEL_NAME));
   }
 
@@ -237,25 +237,5 @@ public record AdapterDeploymentSettings(
       }
     }
     return out;
-  }
-
-  private static String get(Map<String, String> env, String name, String fallback) {
-    String value = env.get(name);
-    return value == null || value.isBlank() ? fallback : value.trim();
-  }
-
-  private static long integer(Map<String, String> env, String name, long fallback) {
-    String text = get(env, name, Long.toString(fallback));
-    try {
-      return Long.parseLong(text.toLowerCase(Locale.ROOT));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + "='" + text + "' must be an integer", e);
-    }
-  }
-
-  private static void require(boolean ok, String name, String problem) {
-    if (!ok) {
-      throw new IllegalArgumentException(name + " " + problem);
-    }
   }
 }

@@ -6,8 +6,8 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentSpec;
 import io.kubetune.operator.api.v1alpha1.ResourcesSpec;
+import io.kubetune.operator.pods.PodSpecs;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -207,21 +208,6 @@ public final class ServingResources {
       env.addAll(spec.serving.env);
     }
 
-    Map<String, Quantity> requests = new LinkedHashMap<>();
-    Map<String, Quantity> limits = new LinkedHashMap<>();
-    if (r.cpu != null) {
-      requests.put("cpu", r.cpu);
-      limits.put("cpu", r.cpu);
-    }
-    if (r.memory != null) {
-      requests.put("memory", r.memory);
-      limits.put("memory", r.memory);
-    }
-    if (r.gpus != null && r.gpus > 0) {
-      Quantity gpus = new Quantity(Integer.toString(r.gpus));
-      requests.put(r.gpuResourceName, gpus);
-      limits.put(r.gpuResourceName, gpus);
-    }
     String image =
         spec.serving != null && spec.serving.image != null
             ? spec.serving.image
@@ -241,8 +227,7 @@ public final class ServingResources {
             .endPort()
             .withEnv(env)
             .withVolumeMounts(mounts)
-            .withResources(
-                new ResourceRequirementsBuilder().withRequests(requests).withLimits(limits).build())
+            .withResources(PodSpecs.resources(r))
             // Downloading and loading a large model takes long: probe every 10 s for the whole
             // budget before the kubelet gives up. /ping is on the inference port.
             .withNewStartupProbe()
@@ -274,14 +259,19 @@ public final class ServingResources {
             .withTimeoutSeconds(10)
             .withFailureThreshold(5)
             .endLivenessProbe()
-            .withNewSecurityContext()
-            .withAllowPrivilegeEscalation(false)
-            .withReadOnlyRootFilesystem(true)
-            .withRunAsNonRoot(true)
-            .withNewCapabilities()
-            .withDrop("ALL")
-            .endCapabilities()
-            .endSecurityContext()
+            .withSecurityContext(PodSpecs.restrictedContainerSecurity())
+            .build();
+    PodSpec podSpec =
+        PodSpecs.scheduling(
+                new PodSpecBuilder()
+                    // The model server never talks to the API server.
+                    .withAutomountServiceAccountToken(false)
+                    .withEnableServiceLinks(false)
+                    .withSecurityContext(PodSpecs.restrictedPodSecurity(settings.runAsUser()))
+                    .withContainers(container)
+                    .withVolumes(volumes),
+                r)
+            .withTerminationGracePeriodSeconds(60L)
             .build();
 
     return new DeploymentBuilder()
@@ -305,28 +295,7 @@ public final class ServingResources {
         .withNewMetadata()
         .withLabels(labels)
         .endMetadata()
-        .withNewSpec()
-        // The model server never talks to the API server.
-        .withAutomountServiceAccountToken(false)
-        .withEnableServiceLinks(false)
-        .withNewSecurityContext()
-        .withRunAsNonRoot(true)
-        .withRunAsUser(settings.runAsUser())
-        .withRunAsGroup(settings.runAsUser())
-        .withFsGroup(settings.runAsUser())
-        .withNewSeccompProfile()
-        .withType("RuntimeDefault")
-        .endSeccompProfile()
-        .endSecurityContext()
-        .withContainers(container)
-        .withVolumes(volumes)
-        .withNodeSelector(r.nodeSelector)
-        .withTolerations(r.tolerations)
-        .withAffinity(r.affinity)
-        .withPriorityClassName(r.priorityClassName)
-        .withRuntimeClassName(r.runtimeClassName)
-        .withTerminationGracePeriodSeconds(60L)
-        .endSpec()
+        .withSpec(podSpec)
         .endTemplate()
         .endSpec()
         .build();

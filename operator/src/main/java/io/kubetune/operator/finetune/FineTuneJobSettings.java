@@ -1,9 +1,10 @@
 package io.kubetune.operator.finetune;
 
+import static io.kubetune.operator.runtime.EnvReader.require;
+
 import io.fabric8.kubernetes.api.model.Quantity;
-import java.math.BigDecimal;
+import io.kubetune.operator.runtime.EnvReader;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -118,22 +119,21 @@ public record FineTuneJobSettings(
    * @throws IllegalArgumentException naming the variable and the accepted values when one is
    *     invalid
    */
-  public static FineTuneJobSettings fromEnv(Map<String, String> env) {
+  public static FineTuneJobSettings fromEnv(Map<String, String> vars) {
+    EnvReader env = new EnvReader(vars);
     return new FineTuneJobSettings(
-        get(env, ENV_IMAGE, DEFAULT_IMAGE),
-        get(env, ENV_PULL_POLICY, "IfNotPresent"),
-        get(env, ENV_ARTIFACT_CLAIM, "kubetune-artifacts"),
-        quantity(env, ENV_ARTIFACT_SIZE, "100Gi"),
-        env.get(ENV_ARTIFACT_STORAGE_CLASS) == null || env.get(ENV_ARTIFACT_STORAGE_CLASS).isBlank()
-            ? null
-            : env.get(ENV_ARTIFACT_STORAGE_CLASS).trim(),
-        bool(env, ENV_ARTIFACT_CREATE, true),
-        quantity(env, ENV_VALIDATION_CPU, "1"),
-        quantity(env, ENV_VALIDATION_MEMORY, "2Gi"),
-        Duration.ofSeconds(integer(env, ENV_VALIDATION_DEADLINE, 900)),
-        (int) integer(env, ENV_PROGRESS_INTERVAL, 5),
-        integer(env, ENV_RUN_AS_USER, 65532),
-        Duration.ofSeconds(integer(env, ENV_RESYNC, 60)));
+        env.get(ENV_IMAGE, DEFAULT_IMAGE),
+        env.get(ENV_PULL_POLICY, "IfNotPresent"),
+        env.get(ENV_ARTIFACT_CLAIM, "kubetune-artifacts"),
+        env.positiveQuantity(ENV_ARTIFACT_SIZE, "100Gi"),
+        env.optional(ENV_ARTIFACT_STORAGE_CLASS).orElse(null),
+        env.bool(ENV_ARTIFACT_CREATE, true),
+        env.positiveQuantity(ENV_VALIDATION_CPU, "1"),
+        env.positiveQuantity(ENV_VALIDATION_MEMORY, "2Gi"),
+        Duration.ofSeconds(env.integer(ENV_VALIDATION_DEADLINE, 900)),
+        (int) env.integer(ENV_PROGRESS_INTERVAL, 5),
+        env.integer(ENV_RUN_AS_USER, 65532),
+        Duration.ofSeconds(env.integer(ENV_RESYNC, 60)));
   }
 
   /** A copy with another trainer image (tests, benchmarks). */
@@ -151,48 +151,5 @@ public record FineTuneJobSettings(
         progressIntervalSeconds,
         runAsUser,
         resync);
-  }
-
-  private static String get(Map<String, String> env, String name, String fallback) {
-    String value = env.get(name);
-    return value == null || value.isBlank() ? fallback : value.trim();
-  }
-
-  private static Quantity quantity(Map<String, String> env, String name, String fallback) {
-    String text = get(env, name, fallback);
-    try {
-      Quantity q = Quantity.parse(text);
-      if (Quantity.getAmountInBytes(q).compareTo(BigDecimal.ZERO) <= 0) {
-        throw new IllegalArgumentException("not positive");
-      }
-      return q;
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          name + "='" + text + "' is not a positive Kubernetes quantity such as 2Gi or 500m", e);
-    }
-  }
-
-  private static boolean bool(Map<String, String> env, String name, boolean fallback) {
-    String text = get(env, name, Boolean.toString(fallback)).toLowerCase(Locale.ROOT);
-    return switch (text) {
-      case "true" -> true;
-      case "false" -> false;
-      default -> throw new IllegalArgumentException(name + "='" + text + "' must be true or false");
-    };
-  }
-
-  private static long integer(Map<String, String> env, String name, long fallback) {
-    String text = get(env, name, Long.toString(fallback));
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + "='" + text + "' must be an integer", e);
-    }
-  }
-
-  private static void require(boolean ok, String name, String problem) {
-    if (!ok) {
-      throw new IllegalArgumentException(name + " " + problem);
-    }
   }
 }

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.ResourcesSpec;
+import io.kubetune.operator.pods.PodSpecs;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,37 +53,13 @@ final class TrainerPods {
       FineTuneJob job, FineTuneJobSettings settings, TrainerConfigRenderer.Rendered rendered) {
     ResourcesSpec r =
         job.getSpec().resources == null ? new ResourcesSpec() : job.getSpec().resources;
-    Map<String, Quantity> requests = new LinkedHashMap<>();
-    Map<String, Quantity> limits = new LinkedHashMap<>();
-    if (r.cpu != null) {
-      requests.put("cpu", r.cpu);
-      limits.put("cpu", r.cpu);
-    }
-    if (r.memory != null) {
-      requests.put("memory", r.memory);
-      limits.put("memory", r.memory);
-    }
-    if (r.gpus != null && r.gpus > 0) {
-      Quantity gpus = new Quantity(Integer.toString(r.gpus));
-      requests.put(r.gpuResourceName, gpus);
-      limits.put(r.gpuResourceName, gpus);
-    }
     Container container =
         container(job, settings, rendered, List.of("train", "--config"))
-            .withResources(
-                new ResourceRequirementsBuilder().withRequests(requests).withLimits(limits).build())
+            .withResources(PodSpecs.resources(r))
             .build();
     PodTemplateSpecBuilder template =
         template(job, settings, rendered, Labels.TRAINER, container, true);
-    return template
-        .editSpec()
-        .withNodeSelector(r.nodeSelector)
-        .withTolerations(r.tolerations)
-        .withAffinity(r.affinity)
-        .withPriorityClassName(r.priorityClassName)
-        .withRuntimeClassName(r.runtimeClassName)
-        .endSpec()
-        .build();
+    return PodSpecs.scheduling(template.editSpec(), r).endSpec().build();
   }
 
   private static ContainerBuilder container(
@@ -129,14 +106,7 @@ final class TrainerPods {
         // The trainer writes its result (or dataset report) as the termination message; when it
         // dies before writing one, the log tail is the next best explanation.
         .withTerminationMessagePolicy("FallbackToLogsOnError")
-        .withNewSecurityContext()
-        .withAllowPrivilegeEscalation(false)
-        .withReadOnlyRootFilesystem(true)
-        .withRunAsNonRoot(true)
-        .withNewCapabilities()
-        .withDrop("ALL")
-        .endCapabilities()
-        .endSecurityContext();
+        .withSecurityContext(PodSpecs.restrictedContainerSecurity());
   }
 
   private static PodTemplateSpecBuilder template(
@@ -180,15 +150,7 @@ final class TrainerPods {
                 // Only the trainer talks to the API server (to patch its progress ConfigMap).
                 .withAutomountServiceAccountToken(apiAccess)
                 .withEnableServiceLinks(false)
-                .withNewSecurityContext()
-                .withRunAsNonRoot(true)
-                .withRunAsUser(settings.runAsUser())
-                .withRunAsGroup(settings.runAsUser())
-                .withFsGroup(settings.runAsUser())
-                .withNewSeccompProfile()
-                .withType("RuntimeDefault")
-                .endSeccompProfile()
-                .endSecurityContext()
+                .withSecurityContext(PodSpecs.restrictedPodSecurity(settings.runAsUser()))
                 .withContainers(container)
                 .withVolumes(volumes)
                 .build());

@@ -74,24 +74,20 @@ public record OperatorSettings(
    * @throws InvalidSettingException naming the variable and the accepted values when a value is
    *     invalid
    */
-  public static OperatorSettings fromEnv(Map<String, String> env) {
+  public static OperatorSettings fromEnv(Map<String, String> vars) {
+    EnvReader env = new EnvReader(vars);
     return new OperatorSettings(
         namespaces(env),
-        bool(env, LEADER_ELECTION, false),
+        env.bool(LEADER_ELECTION, false),
         leaseName(env),
-        optional(env, LEASE_NAMESPACE).map(ns -> namespace(LEASE_NAMESPACE, ns)),
-        optional(env, POD_NAME),
+        env.optional(LEASE_NAMESPACE).map(ns -> namespace(LEASE_NAMESPACE, ns)),
+        env.optional(POD_NAME),
         port(env),
         logFormat(env));
   }
 
-  private static Optional<String> optional(Map<String, String> env, String name) {
-    String value = env.get(name);
-    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
-  }
-
-  private static Set<String> namespaces(Map<String, String> env) {
-    Optional<String> raw = optional(env, WATCH_NAMESPACES);
+  private static Set<String> namespaces(EnvReader env) {
+    Optional<String> raw = env.optional(WATCH_NAMESPACES);
     if (raw.isEmpty() || raw.get().equals("*")) {
       return Set.of();
     }
@@ -123,22 +119,8 @@ public record OperatorSettings(
     return ns;
   }
 
-  private static boolean bool(Map<String, String> env, String name, boolean fallback) {
-    Optional<String> raw = optional(env, name);
-    if (raw.isEmpty()) {
-      return fallback;
-    }
-    return switch (raw.get().toLowerCase(Locale.ROOT)) {
-      case "true" -> true;
-      case "false" -> false;
-      default ->
-          throw new InvalidSettingException(
-              name, "'" + raw.get() + "' is not a boolean; use 'true' or 'false'");
-    };
-  }
-
-  private static String leaseName(Map<String, String> env) {
-    String name = optional(env, LEASE_NAME).orElse(DEFAULT_LEASE_NAME);
+  private static String leaseName(EnvReader env) {
+    String name = env.optional(LEASE_NAME).orElse(DEFAULT_LEASE_NAME);
     if (name.length() > 253 || !DNS_SUBDOMAIN.matcher(name).matches()) {
       throw new InvalidSettingException(
           LEASE_NAME,
@@ -150,8 +132,8 @@ public record OperatorSettings(
     return name;
   }
 
-  private static int port(Map<String, String> env) {
-    Optional<String> raw = optional(env, HTTP_PORT);
+  private static int port(EnvReader env) {
+    Optional<String> raw = env.optional(HTTP_PORT);
     if (raw.isEmpty()) {
       return DEFAULT_HTTP_PORT;
     }
@@ -167,8 +149,8 @@ public record OperatorSettings(
         HTTP_PORT, "'" + raw.get() + "' is not a port; use a number from 1 to 65535 (0 = any)");
   }
 
-  private static LogFormat logFormat(Map<String, String> env) {
-    Optional<String> raw = optional(env, LOG_FORMAT);
+  private static LogFormat logFormat(EnvReader env) {
+    Optional<String> raw = env.optional(LOG_FORMAT);
     if (raw.isEmpty()) {
       return LogFormat.JSON;
     }
