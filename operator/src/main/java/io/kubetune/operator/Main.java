@@ -32,9 +32,7 @@ public final class Main {
     try {
       settings = OperatorSettings.fromEnv(env);
     } catch (IllegalArgumentException e) {
-      // Logging is not configured yet (its format is one of the settings), so say it plainly.
-      System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
-      System.exit(2);
+      exitInvalidConfiguration(e);
       return;
     }
     // Must happen before the first logger is created: logback reads it while configuring.
@@ -45,8 +43,7 @@ public final class Main {
       reconcilers = reconcilers(settings, env);
     } catch (IllegalArgumentException e) {
       // The reconcilers' own settings (trainer image, serving image, artifact store ...).
-      System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
-      System.exit(2);
+      exitInvalidConfiguration(e);
       return;
     }
 
@@ -78,5 +75,14 @@ public final class Main {
     return List.of(
         new FineTuneJobReconciler(FineTuneJobSettings.fromEnv(env)),
         new AdapterDeploymentReconciler(AdapterDeploymentSettings.fromEnv(env)));
+  }
+
+  /**
+   * Reports a bad setting on stderr and exits 2. Plain stderr because logging may not be configured
+   * yet (its format is one of the settings).
+   */
+  private static void exitInvalidConfiguration(IllegalArgumentException e) {
+    System.err.println("kubetune-operator: invalid configuration: " + e.getMessage());
+    System.exit(2);
   }
 }

@@ -4,11 +4,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.kubetune.contract.AdapterDigest;
 import io.kubetune.operator.OperatorBootstrap;
@@ -20,8 +18,8 @@ import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
 import io.kubetune.operator.modelserver.AdapterSynchronizer;
 import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
 import io.kubetune.operator.modelserver.FakeDjlServing;
+import io.kubetune.operator.testing.GeneratedCrds;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,7 +66,7 @@ final class ServingHarness implements AutoCloseable {
                     "hi"),
                 Duration.ofSeconds(1),
                 Duration.ofMillis(200));
-    registerCrds(client);
+    GeneratedCrds.register(client);
     start();
   }
 
@@ -88,27 +86,6 @@ final class ServingHarness implements AutoCloseable {
     return fake == null
         ? Optional.empty()
         : Optional.of(new PodEndpoint(pod.getMetadata().getName(), fake.uri(), fake.uri()));
-  }
-
-  static void registerCrds(KubernetesClient client) {
-    for (String plural : new String[] {"finetunejobs", "adapterdeployments"}) {
-      try (InputStream in =
-          ServingHarness.class.getResourceAsStream(
-              "/META-INF/fabric8/" + plural + ".kubetune.io-v1.yml")) {
-        if (in == null) {
-          throw new IllegalStateException("generated CRD " + plural + " missing");
-        }
-        CustomResourceDefinition crd = Serialization.unmarshal(in, CustomResourceDefinition.class);
-        client
-            .apiextensions()
-            .v1()
-            .customResourceDefinitions()
-            .resource(crd)
-            .createOr(r -> r.update());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 
   // ------------------------------------------------------------------ artifacts

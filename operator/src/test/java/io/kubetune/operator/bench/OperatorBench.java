@@ -2,7 +2,6 @@ package io.kubetune.operator.bench;
 
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
@@ -11,7 +10,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.javaoperatorsdk.operator.Operator;
@@ -22,7 +20,7 @@ import io.kubetune.operator.finetune.FineTuneJobReconciler;
 import io.kubetune.operator.finetune.FineTuneJobSettings;
 import io.kubetune.operator.finetune.FineTuneJobs;
 import io.kubetune.operator.finetune.Labels;
-import java.io.InputStream;
+import io.kubetune.operator.testing.GeneratedCrds;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -78,16 +76,7 @@ public final class OperatorBench {
             false);
     server.init();
     KubernetesClient client = server.createClient();
-    try (InputStream in =
-        OperatorBench.class.getResourceAsStream(
-            "/META-INF/fabric8/finetunejobs.kubetune.io-v1.yml")) {
-      client
-          .apiextensions()
-          .v1()
-          .customResourceDefinitions()
-          .resource(Serialization.unmarshal(in, CustomResourceDefinition.class))
-          .create();
-    }
+    GeneratedCrds.register(client);
     Map<String, Long> trainerCreatedAt = new ConcurrentHashMap<>();
     ExecutorService kubelet = Executors.newFixedThreadPool(2);
     var watch =

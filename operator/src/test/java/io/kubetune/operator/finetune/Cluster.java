@@ -6,19 +6,14 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.kubetune.contract.Contract;
 import io.kubetune.operator.api.v1alpha1.Conditions;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus.Phase;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -37,27 +32,6 @@ final class Cluster {
 
   Cluster(KubernetesClient client) {
     this.client = client;
-  }
-
-  static void registerCrds(KubernetesClient client) {
-    for (String plural : new String[] {"finetunejobs", "adapterdeployments"}) {
-      try (InputStream in =
-          Cluster.class.getResourceAsStream(
-              "/META-INF/fabric8/" + plural + ".kubetune.io-v1.yml")) {
-        if (in == null) {
-          throw new IllegalStateException("generated CRD " + plural + " missing");
-        }
-        CustomResourceDefinition crd = Serialization.unmarshal(in, CustomResourceDefinition.class);
-        client
-            .apiextensions()
-            .v1()
-            .customResourceDefinitions()
-            .resource(crd)
-            .createOr(r -> r.update());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 
   FineTuneJob create(FineTuneJob job) {

@@ -31,6 +31,7 @@ import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus.Phase;
 import io.kubetune.operator.api.v1alpha1.Reasons;
+import io.kubetune.operator.testing.GeneratedCrds;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +50,7 @@ class FineTuneJobHappyPathMockServerTest {
 
   @BeforeEach
   void start() {
-    Cluster.registerCrds(client);
+    GeneratedCrds.register(client);
     cluster = new Cluster(client);
     operator = OperatorBootstrap.newOperator(client);
     operator.register(new FineTuneJobReconciler(FineTuneJobSettings.defaults()));

@@ -7,6 +7,7 @@ import io.kubetune.contract.Contract;
 import io.kubetune.contract.DatasetReport;
 import io.kubetune.operator.OperatorBootstrap;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
+import io.kubetune.operator.testing.GeneratedCrds;
 import java.util.List;
 
 /** Starts the real operator on a mock server and drives jobs to interesting states. */
@@ -17,7 +18,7 @@ final class OperatorHarness implements AutoCloseable {
 
   OperatorHarness(KubernetesClient client) {
     this.client = client;
-    Cluster.registerCrds(client);
+    GeneratedCrds.register(client);
     this.cluster = new Cluster(client);
     start();
   }
