@@ -25,6 +25,8 @@ import io.kubetune.operator.api.v1alpha1.AdapterDeploymentStatus.AdapterState;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.modelserver.AdapterSynchronizer;
 import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -57,7 +59,7 @@ import java.util.stream.Collectors;
       @Dependent(name = "service", type = ServingServiceDependent.class),
       @Dependent(name = "networkpolicy", type = ServingNetworkPolicyDependent.class)
     })
-public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment> {
+public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment>, MeterBinder {
   /** Controller name (metrics, logs). */
   public static final String NAME = "adapterdeployment";
 
@@ -83,6 +85,12 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
     this.clock = clock;
     this.sources = new AdapterSources(settings);
     this.syncSource = new AdapterSyncEventSource(settings, clock);
+  }
+
+  /** Records model-server call latency and adapter sync failures in {@code registry}. */
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    syncSource.bindTo(registry);
   }
 
   @Override

@@ -11,6 +11,8 @@ import io.kubetune.operator.modelserver.AdapterSynchronizer.DesiredAdapter;
 import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
 import io.kubetune.operator.modelserver.AdapterSynchronizer.SyncResult;
 import io.kubetune.operator.modelserver.DjlServingClient;
+import io.kubetune.operator.modelserver.ModelServerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -66,14 +68,16 @@ final class AdapterSyncEventSource extends AbstractEventSource<SyncOutcome, Adap
   private final Clock clock;
   private final Map<ResourceID, Runner> runners = new ConcurrentHashMap<>();
   private ScheduledExecutorService executor;
+  private volatile ModelServerMetrics metrics = ModelServerMetrics.NONE;
 
   AdapterSyncEventSource(AdapterDeploymentSettings settings, Clock clock) {
-    this(
-        settings,
+    super(SyncOutcome.class, "adapter-sync");
+    this.settings = settings;
+    this.clock = clock;
+    this.factory =
         s ->
             new AdapterSynchronizer(
-                new DjlServingClient(Duration.ofSeconds(30)), s, Clock.systemUTC()),
-        clock);
+                new DjlServingClient(Duration.ofSeconds(30), metrics), s, Clock.systemUTC());
   }
 
   AdapterSyncEventSource(
@@ -84,6 +88,14 @@ final class AdapterSyncEventSource extends AbstractEventSource<SyncOutcome, Adap
     this.settings = settings;
     this.factory = factory;
     this.clock = clock;
+  }
+
+  /**
+   * Records model-server calls and sync failures of the synchronizers created from now on in {@code
+   * registry}; called before the operator starts.
+   */
+  void bindTo(MeterRegistry registry) {
+    metrics = new ModelServerMetrics(registry);
   }
 
   @Override

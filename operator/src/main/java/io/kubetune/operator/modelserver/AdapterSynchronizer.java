@@ -262,6 +262,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
   }
 
   private final DjlServingClient client;
+  private final ModelServerMetrics metrics;
   private final Settings settings;
   private final Clock clock;
   private final ExecutorService executor;
@@ -274,6 +275,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
   /** Creates a synchronizer using {@code client}; {@code clock} drives backoff and load times. */
   public AdapterSynchronizer(DjlServingClient client, Settings settings, Clock clock) {
     this.client = client;
+    this.metrics = client.metrics();
     this.settings = settings;
     this.clock = clock;
     AtomicInteger counter = new AtomicInteger();
@@ -328,6 +330,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
       } else if (failure == null) {
         listings.put(e.getKey(), e.getValue().adapters());
       } else {
+        metrics.syncError(failure.reason().reason());
         podErrors.put(
             e.getKey(),
             podFailure(
@@ -700,6 +703,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
       String reason,
       String message,
       boolean transientFailure) {
+    metrics.syncError(reason);
     Instant now = clock.instant();
     PodAdapterResult result =
         new PodAdapterResult(
@@ -758,6 +762,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
         client.unregister(endpoint.management(), settings.model(), served);
       } catch (DjlServingException e) {
         if (e.reason() != Reason.ADAPTER_NOT_FOUND) {
+          metrics.syncError(e.reason().reason());
           PodAdapterResult failure =
               new PodAdapterResult(
                   endpoint.name(),
@@ -910,6 +915,7 @@ public final class AdapterSynchronizer implements AutoCloseable {
           executor.submit(
               () -> {
                 if (!state.lock.tryLock()) {
+                  metrics.syncError(POD_BUSY);
                   podErrors.put(
                       endpoint.name(),
                       podFailure(
@@ -937,9 +943,11 @@ public final class AdapterSynchronizer implements AutoCloseable {
           out.put(endpoint.name(), value);
         }
       } catch (TimeoutException e) {
+        metrics.syncError(POD_TIMEOUT);
         future.cancel(true);
       } catch (ExecutionException e) {
         LOG.error("adapter sync failed on pod {}", endpoint.name(), e.getCause());
+        metrics.syncError(SYNC_ERROR);
         podErrors.put(
             endpoint.name(),
             podFailure(

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -42,6 +43,7 @@ public final class DjlServingClient {
   private final HttpClient http;
   private final Duration requestTimeout;
   private final int pageSize;
+  private final ModelServerMetrics metrics;
 
   /**
    * Creates a client.
@@ -51,6 +53,19 @@ public final class DjlServingClient {
    * @param pageSize adapters requested per page when listing
    */
   public DjlServingClient(Duration connectTimeout, Duration requestTimeout, int pageSize) {
+    this(connectTimeout, requestTimeout, pageSize, ModelServerMetrics.NONE);
+  }
+
+  /**
+   * Creates a client that records the latency of every call in {@code metrics}.
+   *
+   * @param connectTimeout bound for establishing a connection
+   * @param requestTimeout bound for each request, including a preloading registration
+   * @param pageSize adapters requested per page when listing
+   * @param metrics where calls are recorded
+   */
+  public DjlServingClient(
+      Duration connectTimeout, Duration requestTimeout, int pageSize, ModelServerMetrics metrics) {
     if (pageSize < 1) {
       throw new IllegalArgumentException("pageSize must be at least 1, got " + pageSize);
     }
@@ -62,11 +77,22 @@ public final class DjlServingClient {
             .build();
     this.requestTimeout = requestTimeout;
     this.pageSize = pageSize;
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
   }
 
   /** Creates a client with a 5 s connect timeout, the given request timeout and page size 100. */
   public DjlServingClient(Duration requestTimeout) {
     this(Duration.ofSeconds(5), requestTimeout, DEFAULT_PAGE_SIZE);
+  }
+
+  /** Like {@link #DjlServingClient(Duration)}, recording calls in {@code metrics}. */
+  public DjlServingClient(Duration requestTimeout, ModelServerMetrics metrics) {
+    this(Duration.ofSeconds(5), requestTimeout, DEFAULT_PAGE_SIZE, metrics);
+  }
+
+  /** Returns where this client records its calls; its synchronizer counts failures there too. */
+  ModelServerMetrics metrics() {
+    return metrics;
   }
 
   /**
@@ -138,7 +164,7 @@ public final class DjlServingClient {
   public ServedAdapter get(URI management, String model, String name) throws DjlServingException {
     String what = "get adapter " + name + " on " + management;
     URI uri = uri(management, "/models/" + segment(model) + "/adapters/" + segment(name));
-    return adapter(json(send(get(uri), Op.ADAPTER, what), what), what);
+    return adapter(json(send(get(uri), Op.GET, what), what), what);
   }
 
   /** Changes whether an adapter is pinned ({@code POST /models/{m}/adapters/{a}/update?pin=}). */
@@ -152,7 +178,7 @@ public final class DjlServingClient {
             Boolean.toString(pin));
     send(
         post(uri, HttpRequest.BodyPublishers.noBody()),
-        Op.ADAPTER,
+        Op.UPDATE_PIN,
         "update pin of adapter " + name + " on " + management);
   }
 
@@ -161,7 +187,7 @@ public final class DjlServingClient {
     URI uri = uri(management, "/models/" + segment(model) + "/adapters/" + segment(name));
     send(
         HttpRequest.newBuilder(uri).timeout(requestTimeout).DELETE().build(),
-        Op.ADAPTER,
+        Op.UNREGISTER,
         "unregister adapter " + name + " on " + management);
   }
 
@@ -171,7 +197,7 @@ public final class DjlServingClient {
    */
   public PingStatus ping(URI management) throws DjlServingException {
     String what = "ping " + management;
-    HttpResponse<String> response = exchange(get(uri(management, "/ping")), what);
+    HttpResponse<String> response = exchange(get(uri(management, "/ping")), Op.PING, what);
     JsonNode body;
     try {
       body = JSON.readTree(response.body());
@@ -212,12 +238,26 @@ public final class DjlServingClient {
     send(request, Op.INFER, "inference with adapter " + name + " on " + inference);
   }
 
+  /** A call, as labelled in metrics ({@code operation}). */
   private enum Op {
-    REGISTER,
-    LIST,
-    ADAPTER,
-    INFER,
-    PING
+    REGISTER("register"),
+    LIST("list"),
+    GET("get"),
+    UPDATE_PIN("update_pin"),
+    UNREGISTER("unregister"),
+    INFER("confirm_inference"),
+    PING("ping");
+
+    final String label;
+
+    Op(String label) {
+      this.label = label;
+    }
+
+    /** True for calls on one adapter's URL ({@code /models/{m}/adapters/{a}...}). */
+    boolean addressesAdapter() {
+      return this == GET || this == UPDATE_PIN || this == UNREGISTER;
+    }
   }
 
   private HttpRequest get(URI uri) {
@@ -233,21 +273,28 @@ public final class DjlServingClient {
   }
 
   private String send(HttpRequest request, Op op, String what) throws DjlServingException {
-    HttpResponse<String> response = exchange(request, what);
+    HttpResponse<String> response = exchange(request, op, what);
     if (response.statusCode() / 100 == 2) {
       return response.body();
     }
     throw error(op, response.statusCode(), response.body(), what);
   }
 
-  private HttpResponse<String> exchange(HttpRequest request, String what)
+  /** Sends {@code request} and records its latency and outcome: the one place calls are timed. */
+  private HttpResponse<String> exchange(HttpRequest request, Op op, String what)
       throws DjlServingException {
+    long start = System.nanoTime();
+    String outcome = "unreachable";
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      HttpResponse<String> response =
+          http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      outcome = (response.statusCode() / 100) + "xx";
+      return response;
     } catch (HttpConnectTimeoutException e) {
       throw new DjlServingException(
           Reason.SERVER_UNREACHABLE, 0, what, "connect timed out: " + e.getMessage(), e);
     } catch (HttpTimeoutException e) {
+      outcome = "timeout";
       throw new DjlServingException(
           Reason.TIMEOUT, 0, what, "no answer within " + requestTimeout, e);
     } catch (ConnectException e) {
@@ -257,8 +304,11 @@ public final class DjlServingClient {
       throw new DjlServingException(
           Reason.SERVER_UNREACHABLE, 0, what, "connection failed: " + e, e);
     } catch (InterruptedException e) {
+      outcome = "interrupted";
       Thread.currentThread().interrupt();
       throw new DjlServingException(Reason.INTERRUPTED, 0, what, "interrupted", e);
+    } finally {
+      metrics.recordCall(op.label, outcome, System.nanoTime() - start);
     }
   }
 
@@ -281,7 +331,7 @@ public final class DjlServingClient {
                   ? Reason.LORA_NOT_ENABLED
                   : Reason.MISSING_PARAMETER;
           case 404 ->
-              (op == Op.ADAPTER || op == Op.INFER)
+              (op.addressesAdapter() || op == Op.INFER)
                       && (lower.contains("adapter") || !lower.contains("model"))
                   ? Reason.ADAPTER_NOT_FOUND
                   : Reason.MODEL_NOT_FOUND;

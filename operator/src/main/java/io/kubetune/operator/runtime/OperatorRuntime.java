@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RegisteredController;
 import io.javaoperatorsdk.operator.RuntimeInfo;
 import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
@@ -11,6 +12,8 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kubetune.operator.OperatorBootstrap;
+import io.kubetune.operator.metrics.ResourceMetrics;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -20,6 +23,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -99,9 +103,15 @@ public final class OperatorRuntime implements AutoCloseable {
           }
         };
     Operator operator = OperatorBootstrap.newOperator(client, extras(settings, registry, lost));
+    List<RegisteredController<?>> controllers = new ArrayList<>();
     for (Reconciler<?> reconciler : reconcilers) {
-      register(operator, reconciler, settings);
+      if (reconciler instanceof MeterBinder binder) {
+        // kubetune's own metrics (model-server calls, sync errors); before any reconcile.
+        binder.bindTo(registry);
+      }
+      controllers.add(register(operator, reconciler, settings));
     }
+    registry.getPrometheusRegistry().register(ResourceMetrics.of(controllers));
     ProbeServer probes;
     try {
       probes =
@@ -173,9 +183,9 @@ public final class OperatorRuntime implements AutoCloseable {
         false);
   }
 
-  private static <P extends HasMetadata> void register(
+  private static <P extends HasMetadata> RegisteredController<P> register(
       Operator operator, Reconciler<P> reconciler, OperatorSettings settings) {
-    operator.register(reconciler, o -> applyNamespaces(o, settings));
+    return operator.register(reconciler, o -> applyNamespaces(o, settings));
   }
 
   /** Points a reconciler at the namespaces the operator was told to watch. */
