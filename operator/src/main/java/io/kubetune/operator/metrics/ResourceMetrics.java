@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * <p>They mirror the resources' status, i.e. what {@code kubectl get ftj,ad} shows. Every replica
  * of the operator exports them from its own cache, so dashboards aggregate them with {@code max by}
  * rather than {@code sum by} over pods.
+ *
+ * <p>A resource's namespace is the label {@code resource_namespace}: Prometheus gives every series
+ * of a scrape target the target's {@code namespace} (the operator's), and would rename a clashing
+ * label to {@code exported_namespace}.
  */
 public final class ResourceMetrics implements MultiCollector {
 
@@ -160,7 +164,8 @@ public final class ResourceMetrics implements MultiCollector {
         // hold GPUs now, not by every job ever kept for GitOps.
         continue;
       }
-      Labels labels = Labels.of("namespace", ns, "finetunejob", job.getMetadata().getName());
+      Labels labels =
+          Labels.of("resource_namespace", ns, "finetunejob", job.getMetadata().getName());
       if (status.metrics != null) {
         add(trainLoss, labels, status.metrics.trainLoss);
         add(validLoss, labels, status.metrics.validLoss);
@@ -183,7 +188,10 @@ public final class ResourceMetrics implements MultiCollector {
         (ns, phases) ->
             phases.forEach(
                 (phase, n) ->
-                    add(count, Labels.of("namespace", ns, "phase", phase.name()), (double) n)));
+                    add(
+                        count,
+                        Labels.of("resource_namespace", ns, "phase", phase.name()),
+                        (double) n)));
     return List.of(
         count.build(), trainLoss.build(), validLoss.build(), tokens.build(), progress.build());
   }
@@ -208,7 +216,12 @@ public final class ResourceMetrics implements MultiCollector {
           // spec.adapters has at most 256 entries, and series go when the adapter leaves the spec.
           Labels labels =
               Labels.of(
-                  "namespace", ns, "adapterdeployment", name, "adapter", String.valueOf(a.name));
+                  "resource_namespace",
+                  ns,
+                  "adapterdeployment",
+                  name,
+                  "adapter",
+                  String.valueOf(a.name));
           add(loaded, labels, a.loadedReplicas == null ? 0.0 : a.loadedReplicas);
           add(desired, labels, a.desiredReplicas == null ? 0.0 : a.desiredReplicas);
         }
@@ -217,7 +230,8 @@ public final class ResourceMetrics implements MultiCollector {
           (phase, n) ->
               add(
                   adapters,
-                  Labels.of("namespace", ns, "adapterdeployment", name, "phase", phase.name()),
+                  Labels.of(
+                      "resource_namespace", ns, "adapterdeployment", name, "phase", phase.name()),
                   (double) n));
     }
     return List.of(adapters.build(), loaded.build(), desired.build());

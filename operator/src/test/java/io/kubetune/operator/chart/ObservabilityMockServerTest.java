@@ -103,11 +103,11 @@ class ObservabilityMockServerTest {
         "dashboard ConfigMap rendered by default");
   }
 
-  private static JsonNode dashboard() throws IOException {
+  static JsonNode dashboard() throws IOException {
     return new ObjectMapper().readTree(Files.readString(DASHBOARD));
   }
 
-  private static List<String> queries(JsonNode dashboard) {
+  static List<String> queries(JsonNode dashboard) {
     List<String> queries = new ArrayList<>();
     for (JsonNode panel : dashboard.get("panels")) {
       panel.path("targets").forEach(t -> queries.add(t.get("expr").asText()));
