@@ -176,6 +176,22 @@ class OperatorMetricsMockServerTest {
     assertTrue(
         queries.stream().anyMatch(q -> q.contains("kubetune_")), "no kubetune panel on dashboard");
 
+    // docs/observability.md documents every kubetune metric family exported, and no other.
+    Set<String> families = new TreeSet<>();
+    for (String name : exported) {
+      if (name.startsWith("kubetune_")) {
+        families.add(name.replaceAll("_(bucket|count|sum|max)$", ""));
+      }
+    }
+    Set<String> documented = new TreeSet<>();
+    Matcher doc =
+        KUBETUNE_METRIC.matcher(
+            Files.readString(Charts.repositoryRoot().resolve("docs").resolve("observability.md")));
+    while (doc.find()) {
+      documented.add(doc.group(1).replaceAll("_(bucket|count|sum|max)$", ""));
+    }
+    assertEquals(families, documented, "kubetune metrics in docs/observability.md vs /metrics");
+
     // A deleted job leaves the counts and its series go with it.
     client.resources(FineTuneJob.class).inNamespace(ML).withName("train-a").delete();
     scrape =
