@@ -37,6 +37,8 @@ class ObservabilityMockServerTest {
       Charts.CHART.resolve("dashboards").resolve("kubetune-operator.json");
 
   // Metric families the operator exports: JOSDK's, and Micrometer's JVM/process/system binders.
+  // kubetune_* series need FineTuneJobs, adapters and model-server calls to exist:
+  // OperatorMetricsMockServerTest checks the dashboard's kubetune_* names after such a scenario.
   private static final Pattern METRIC =
       Pattern.compile("\\b((?:operator_sdk|jvm|process|system)_[a-z0-9_]+)\\b");
   private static final Pattern NAME_REGEX = Pattern.compile("__name__=~\"([^\"]+)\"");
