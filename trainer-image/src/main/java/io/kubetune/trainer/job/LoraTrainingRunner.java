@@ -155,7 +155,8 @@ public final class LoraTrainingRunner implements TrainingRunner {
                                   ckpt.dir(), step, adapter, optimizer, baseModel, ckpt.keepLast());
                           checkpointLosses.put(step, progress.validLossAt(step));
                           progress.checkpoints(ckpt.list(checkpointLosses));
-                          if (stopping) {
+                          // SIGTERM during a periodic write: this checkpoint is current, stop now.
+                          if (stopping || job.stop().isStopRequested()) {
                             throw new CancellationException(
                                 "checkpoint " + written + " written after step " + step);
                           }
