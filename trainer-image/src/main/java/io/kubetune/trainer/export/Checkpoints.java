@@ -97,19 +97,21 @@ public final class Checkpoints {
     state.put("files", manifest(tmp));
     JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
     syncTree(tmp);
-    deleteTree(dir);
+    if (Files.exists(dir)) {
+      retire(root, dir); // a damaged checkpoint of this step, skipped on resume
+    }
     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
     sync(root);
     for (Path later : complete(root)) {
       if (stepOf(later) > step) {
         LOG.info("deleting {}: this run recomputes step {}", later, stepOf(later));
-        deleteTree(later);
+        retire(root, later);
       }
     }
     if (keepLast > 0) {
       List<Path> complete = complete(root);
       for (int i = 0; i < complete.size() - keepLast; i++) {
-        deleteTree(complete.get(i));
+        retire(root, complete.get(i));
       }
     }
     PausePoints.reached(PausePoints.CHECKPOINT_WRITTEN, step, () -> false);
@@ -331,11 +333,23 @@ public final class Checkpoints {
       for (Path p : s.toList()) {
         String name = p.getFileName().toString();
         if (name.startsWith(".step-") && name.endsWith(PARTIAL_SUFFIX)) {
-          LOG.debug("deleting {}, left by a write that did not finish", p);
+          LOG.debug("deleting {}, left by a write or deletion that did not finish", p);
           deleteTree(p);
         }
       }
     }
+  }
+
+  /**
+   * Deletes a checkpoint by renaming it out of the {@code step-<n>} namespace first, so that a kill
+   * in the middle of the deletion leaves a leftover for {@link #deletePartials}, not a half-deleted
+   * checkpoint.
+   */
+  private static void retire(Path root, Path checkpoint) throws IOException {
+    Path doomed = root.resolve("." + checkpoint.getFileName() + ".deleted" + PARTIAL_SUFFIX);
+    deleteTree(doomed);
+    Files.move(checkpoint, doomed, StandardCopyOption.ATOMIC_MOVE);
+    deleteTree(doomed);
   }
 
   private static List<Path> complete(Path root) throws IOException {
