@@ -1,43 +1,75 @@
 package io.kubetune.trainer.export;
 
 import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.safetensors.DType;
+import io.kubetune.trainer.safetensors.SafetensorsException;
 import io.kubetune.trainer.safetensors.SafetensorsFile;
 import io.kubetune.trainer.safetensors.SafetensorsWriter;
 import io.kubetune.trainer.train.AdamW;
 import io.kubetune.trainer.train.ResumeState;
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Training checkpoints under {@code <root>/step-<n>/}: the PEFT adapter (so any checkpoint can be
  * served or evaluated as is), {@code optimizer.safetensors} with the AdamW moments, and {@code
  * trainer_state.json}, written last, which marks the checkpoint complete.
+ *
+ * <p>A checkpoint is never half-written: it is built in {@code <root>/.step-<n>.partial/}, every
+ * file and the folder are fsynced, and only then is the folder renamed to {@code step-<n>} (one
+ * atomic rename on a POSIX file system) and the parent folder fsynced. A trainer killed at any
+ * point leaves either the complete new checkpoint or none; leftover {@code .partial} folders never
+ * match {@code step-<n>} and are removed by the next write.
+ *
+ * <p>{@code trainer_state.json} lists every other file of the checkpoint with its size and SHA-256.
+ * A checkpoint whose state file is missing or unreadable, or whose files are missing, truncated or
+ * altered, is corrupt: {@link #readLatest} skips it with a warning and falls back to the next older
+ * one; it is never loaded.
  */
 public final class Checkpoints {
 
   /** Marks a complete checkpoint. */
   public static final String STATE_FILE = "trainer_state.json";
 
+  /** Version of the {@link #STATE_FILE} layout; 2 added the file manifest. */
+  static final int FORMAT = 2;
+
   private static final String OPTIMIZER_FILE = "optimizer.safetensors";
+  private static final String PARTIAL_SUFFIX = ".partial";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
 
   private Checkpoints() {}
 
   /**
    * Writes the checkpoint of optimizer step {@code step} and keeps only the newest {@code keepLast}
-   * complete checkpoints.
+   * complete checkpoints. Checkpoints of later steps (left by another run, or corrupt ones skipped
+   * on resume) are deleted: this run is recomputing those steps.
    *
    * @return the checkpoint folder
    */
@@ -45,8 +77,9 @@ public final class Checkpoints {
       Path root, long step, LoraAdapter adapter, AdamW optimizer, String baseModel, int keepLast)
       throws IOException {
     Path dir = root.resolve("step-" + step);
-    Path tmp = root.resolve(".step-" + step + ".partial");
-    deleteTree(tmp);
+    Path tmp = root.resolve(".step-" + step + PARTIAL_SUFFIX);
+    Files.createDirectories(root);
+    deletePartials(root);
     PeftAdapter.export(adapter, tmp, baseModel);
     SafetensorsWriter w = new SafetensorsWriter();
     List<NDArray> m = optimizer.expAvg();
@@ -56,36 +89,93 @@ public final class Checkpoints {
       w.add("exp_avg_sq." + i, v.get(i), DType.F32);
     }
     w.write(tmp.resolve(OPTIMIZER_FILE));
-    JSON.writeValue(
-        tmp.resolve(STATE_FILE).toFile(),
-        Map.of("step", step, "optimizerSteps", optimizer.steps(), "parameters", m.size()));
-    deleteTree(dir);
+    PausePoints.reached(PausePoints.CHECKPOINT_WRITE, step, () -> false);
+    Map<String, Object> state =
+        new LinkedHashMap<>(
+            Map.of("step", step, "optimizerSteps", optimizer.steps(), "parameters", m.size()));
+    state.put("format", FORMAT);
+    state.put("files", manifest(tmp));
+    JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
+    syncTree(tmp);
+    if (Files.exists(dir)) {
+      retire(root, dir); // a damaged checkpoint of this step, skipped on resume
+    }
     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    sync(root);
+    for (Path later : complete(root)) {
+      if (stepOf(later) > step) {
+        LOG.info("deleting {}: this run recomputes step {}", later, stepOf(later));
+        retire(root, later);
+      }
+    }
     if (keepLast > 0) {
       List<Path> complete = complete(root);
       for (int i = 0; i < complete.size() - keepLast; i++) {
-        deleteTree(complete.get(i));
+        retire(root, complete.get(i));
       }
     }
+    PausePoints.reached(PausePoints.CHECKPOINT_WRITTEN, step, () -> false);
     return dir;
   }
 
-  /** The newest complete checkpoint under {@code root}, if any. */
+  /**
+   * The newest checkpoint under {@code root} that is complete and intact, if any; corrupt ones are
+   * skipped with a warning.
+   */
   public static Optional<Path> latest(Path root) throws IOException {
     List<Path> complete = complete(root);
-    return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
+    for (int i = complete.size() - 1; i >= 0; i--) {
+      try {
+        verify(complete.get(i));
+        return Optional.of(complete.get(i));
+      } catch (CorruptCheckpointException e) {
+        warnSkipped(e);
+      }
+    }
+    return Optional.empty();
   }
 
-  /** Reads a checkpoint written by {@link #write} for {@code optResume}. */
+  /**
+   * The state of the newest intact checkpoint under {@code root}, for {@code optResume}. Corrupt
+   * checkpoints (see the class comment) are skipped with a warning and never loaded.
+   *
+   * @throws IOException when an intact checkpoint does not fit {@code adapter} (another LoRA
+   *     config), or on an I/O error
+   */
+  public static Optional<ResumeState> readLatest(Path root, LoraAdapter adapter)
+      throws IOException {
+    List<Path> complete = complete(root);
+    for (int i = complete.size() - 1; i >= 0; i--) {
+      Path dir = complete.get(i);
+      try {
+        ResumeState state = read(dir, adapter);
+        LOG.info("resuming from {} (step {})", dir, state.step());
+        return Optional.of(state);
+      } catch (CorruptCheckpointException e) {
+        warnSkipped(e);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Reads a checkpoint written by {@link #write} for {@code optResume}, after checking every file
+   * against the manifest.
+   *
+   * @throws CorruptCheckpointException when the checkpoint is incomplete or damaged
+   * @throws IOException when it does not fit {@code adapter}
+   */
   public static ResumeState read(Path dir, LoraAdapter adapter) throws IOException {
-    long step = JSON.readTree(dir.resolve(STATE_FILE).toFile()).get("step").asLong();
+    long step = verify(dir).get("step").asLong();
     List<float[]> params = new ArrayList<>();
     List<float[]> expAvg = new ArrayList<>();
     List<float[]> expAvgSq = new ArrayList<>();
     try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve(PeftAdapter.WEIGHTS_FILE));
         SafetensorsFile opt = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
       int i = 0;
-      for (String name : adapter.namedParameters().keySet()) {
+      for (Map.Entry<String, NDArray> e : adapter.namedParameters().entrySet()) {
+        String name = e.getKey();
+        long size = e.getValue().size();
         if (!weights.contains(name) || !opt.contains("exp_avg." + i)) {
           throw new IOException(
               dir
@@ -93,13 +183,173 @@ public final class Checkpoints {
                   + name
                   + "); set checkpointing.resume=Never");
         }
-        params.add(weights.readFloats(name));
+        float[] p = weights.readFloats(name);
+        if (p.length != size) {
+          throw new IOException(
+              dir
+                  + " does not match this adapter ("
+                  + name
+                  + " has "
+                  + p.length
+                  + " values, the adapter "
+                  + size
+                  + "); set checkpointing.resume=Never");
+        }
+        params.add(p);
         expAvg.add(opt.readFloats("exp_avg." + i));
         expAvgSq.add(opt.readFloats("exp_avg_sq." + i));
         i++;
       }
+    } catch (SafetensorsException e) {
+      // The manifest matched, so the file was written this way: still, never load it.
+      throw new CorruptCheckpointException(dir, e.getMessage(), e);
     }
     return new ResumeState(step, params, expAvg, expAvgSq);
+  }
+
+  /**
+   * Checks that {@code dir} holds a readable state file and every file it lists, with the listed
+   * size and SHA-256.
+   *
+   * @return the parsed state file
+   * @throws CorruptCheckpointException when it does not
+   */
+  static JsonNode verify(Path dir) throws IOException {
+    JsonNode state;
+    try {
+      state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+    } catch (NoSuchFileException | FileNotFoundException e) {
+      throw new CorruptCheckpointException(dir, STATE_FILE + " is missing", e);
+    } catch (JsonProcessingException e) {
+      throw new CorruptCheckpointException(
+          dir, STATE_FILE + " is not valid JSON: " + e.getOriginalMessage(), e);
+    }
+    if (state == null || !state.path("step").canConvertToLong()) {
+      throw new CorruptCheckpointException(dir, STATE_FILE + " has no step");
+    }
+    JsonNode files = state.path("files");
+    if (!files.isObject() || files.isEmpty()) {
+      throw new CorruptCheckpointException(
+          dir, STATE_FILE + " lists no files (written by an older trainer or damaged)");
+    }
+    for (Map.Entry<String, JsonNode> f : files.properties()) {
+      Path file = dir.resolve(f.getKey()).normalize();
+      if (!file.getParent().equals(dir.normalize()) || !Files.isRegularFile(file)) {
+        throw new CorruptCheckpointException(dir, f.getKey() + " is missing");
+      }
+      long size = Files.size(file);
+      long expectedSize = f.getValue().path("size").asLong(-1);
+      if (size != expectedSize) {
+        throw new CorruptCheckpointException(
+            dir, f.getKey() + " has " + size + " bytes, " + expectedSize + " were written");
+      }
+      if (!sha256(file).equals(f.getValue().path("sha256").asText())) {
+        throw new CorruptCheckpointException(dir, f.getKey() + " does not match its SHA-256");
+      }
+    }
+    for (String required : List.of(PeftAdapter.WEIGHTS_FILE, OPTIMIZER_FILE)) {
+      if (!files.has(required)) {
+        throw new CorruptCheckpointException(dir, STATE_FILE + " does not list " + required);
+      }
+    }
+    return state;
+  }
+
+  /** A checkpoint that is incomplete or damaged and must not be loaded. */
+  public static final class CorruptCheckpointException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path dir;
+
+    CorruptCheckpointException(Path dir, String what) {
+      this(dir, what, null);
+    }
+
+    CorruptCheckpointException(Path dir, String what, Throwable cause) {
+      super(dir + ": " + what, cause);
+      this.dir = dir;
+    }
+
+    /** The checkpoint folder. */
+    public Path dir() {
+      return dir;
+    }
+  }
+
+  private static void warnSkipped(CorruptCheckpointException e) {
+    LOG.warn("skipping corrupt checkpoint {}; trying an older one", e.getMessage());
+  }
+
+  private static Map<String, Object> manifest(Path dir) throws IOException {
+    Map<String, Object> files = new TreeMap<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path f : s.filter(Files::isRegularFile).toList()) {
+        files.put(f.getFileName().toString(), Map.of("size", Files.size(f), "sha256", sha256(f)));
+      }
+    }
+    return files;
+  }
+
+  private static String sha256(Path file) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+    byte[] buf = new byte[1 << 16];
+    try (InputStream in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /** Flushes every file of {@code dir}, then {@code dir} itself, to the disk. */
+  private static void syncTree(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path f : s.filter(Files::isRegularFile).toList()) {
+        try (FileChannel c = FileChannel.open(f, StandardOpenOption.READ)) {
+          c.force(true);
+        }
+      }
+    }
+    sync(dir);
+  }
+
+  /** Makes renames and deletions in {@code dir} durable (Linux allows fsync on a folder). */
+  private static void sync(Path dir) throws IOException {
+    try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+      c.force(true);
+    } catch (IOException e) {
+      // Some file systems refuse to open folders for fsync; the rename is still atomic.
+      LOG.debug("cannot fsync folder {}: {}", dir, e.toString());
+    }
+  }
+
+  private static void deletePartials(Path root) throws IOException {
+    try (Stream<Path> s = Files.list(root)) {
+      for (Path p : s.toList()) {
+        String name = p.getFileName().toString();
+        if (name.startsWith(".step-") && name.endsWith(PARTIAL_SUFFIX)) {
+          LOG.debug("deleting {}, left by a write or deletion that did not finish", p);
+          deleteTree(p);
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes a checkpoint by renaming it out of the {@code step-<n>} namespace first, so that a kill
+   * in the middle of the deletion leaves a leftover for {@link #deletePartials}, not a half-deleted
+   * checkpoint.
+   */
+  private static void retire(Path root, Path checkpoint) throws IOException {
+    Path doomed = root.resolve("." + checkpoint.getFileName() + ".deleted" + PARTIAL_SUFFIX);
+    deleteTree(doomed);
+    Files.move(checkpoint, doomed, StandardCopyOption.ATOMIC_MOVE);
+    deleteTree(doomed);
   }
 
   private static List<Path> complete(Path root) throws IOException {
@@ -107,8 +357,10 @@ public final class Checkpoints {
       return List.of();
     }
     try (Stream<Path> s = Files.list(root)) {
+      // Without a state file a step-<n> folder is damaged (renames only publish whole folders):
+      // it is listed so that loading it fails with a warning instead of passing in silence.
       return s.filter(p -> p.getFileName().toString().matches("step-\\d+"))
-          .filter(p -> Files.exists(p.resolve(STATE_FILE)))
+          .filter(Files::isDirectory)
           .sorted(Comparator.comparingLong(Checkpoints::stepOf))
           .toList();
     }

@@ -44,12 +44,16 @@ final class BestAdapter {
   static BestAdapter fresh(Path checkpointDir) throws IOException {
     Path dir = checkpointDir.resolve(DIR);
     deleteTree(dir);
+    deleteTree(previous(dir));
     return new BestAdapter(dir, -1, null);
   }
 
   /** The best saved before the checkpoint being resumed from, if any. */
   static BestAdapter resumed(Path checkpointDir, long resumeStep) throws IOException {
     Path dir = checkpointDir.resolve(DIR);
+    if (!Files.exists(dir) && Files.isRegularFile(previous(dir).resolve(STATE))) {
+      Files.move(previous(dir), dir, StandardCopyOption.ATOMIC_MOVE);
+    }
     Path state = dir.resolve(STATE);
     if (!Files.isRegularFile(state)) {
       return new BestAdapter(dir, -1, null);
@@ -92,8 +96,15 @@ final class BestAdapter {
             "step", atStep,
             "validLoss", eval.validLoss(),
             "validTokenAccuracy", eval.validTokenAccuracy()));
-    deleteTree(dir);
+    // Move the old best aside rather than deleting it first: a kill between the two renames
+    // leaves it in .best.old, where resumed() finds it again.
+    Path old = previous(dir);
+    deleteTree(old);
+    if (Files.exists(dir)) {
+      Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
+    }
     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    deleteTree(old);
     step = atStep;
     metrics = eval;
   }
@@ -105,6 +116,10 @@ final class BestAdapter {
         e.getValue().set(f.readFloats(e.getKey()));
       }
     }
+  }
+
+  private static Path previous(Path dir) {
+    return dir.resolveSibling("." + DIR + ".old");
   }
 
   private static void deleteTree(Path p) throws IOException {

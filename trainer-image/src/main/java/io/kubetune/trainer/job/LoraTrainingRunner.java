@@ -19,6 +19,7 @@ import io.kubetune.trainer.cli.TrainingRunner;
 import io.kubetune.trainer.data.DatasetPipeline;
 import io.kubetune.trainer.data.PreparedDataset;
 import io.kubetune.trainer.export.Checkpoints;
+import io.kubetune.trainer.export.PausePoints;
 import io.kubetune.trainer.export.PeftAdapter;
 import io.kubetune.trainer.export.TrainingReport;
 import io.kubetune.trainer.lora.LoraAdapter;
@@ -42,7 +43,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -133,6 +133,8 @@ public final class LoraTrainingRunner implements TrainingRunner {
                           if (best != null) {
                             best.offer(step, progress.evalAt(step), adapter, baseModel);
                           }
+                          PausePoints.reached(
+                              PausePoints.AFTER_STEP, step, job.stop()::isStopRequested);
                           boolean stopping = job.stop().isStopRequested();
                           if (!ckpt.enabled()) {
                             if (stopping) {
@@ -153,7 +155,8 @@ public final class LoraTrainingRunner implements TrainingRunner {
                                   ckpt.dir(), step, adapter, optimizer, baseModel, ckpt.keepLast());
                           checkpointLosses.put(step, progress.validLossAt(step));
                           progress.checkpoints(ckpt.list(checkpointLosses));
-                          if (stopping) {
+                          // SIGTERM during a periodic write: this checkpoint is current, stop now.
+                          if (stopping || job.stop().isStopRequested()) {
                             throw new CancellationException(
                                 "checkpoint " + written + " written after step " + step);
                           }
@@ -307,12 +310,8 @@ public final class LoraTrainingRunner implements TrainingRunner {
         return null;
       }
       try {
-        Optional<Path> latest = Checkpoints.latest(dir);
-        if (latest.isEmpty()) {
-          return null;
-        }
-        LOG.info("resuming from {}", latest.get());
-        return Checkpoints.read(latest.get(), adapter);
+        // Corrupt or half-written checkpoints are skipped with a warning, never loaded.
+        return Checkpoints.readLatest(dir, adapter).orElse(null);
       } catch (IOException | RuntimeException e) {
         throw new TrainerFailureException(
             FailureReason.CONFIG_INVALID,
