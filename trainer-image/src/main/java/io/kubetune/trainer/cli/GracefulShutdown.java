@@ -3,6 +3,7 @@ package io.kubetune.trainer.cli;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,13 +24,21 @@ public final class GracefulShutdown {
 
   private final StopSignal stop;
   private final Duration grace;
+  private final IntConsumer halt;
   private final CountDownLatch finished = new CountDownLatch(1);
   private volatile boolean inProgress;
+  private volatile int exitCode = CommandSupport.STOPPED_EXIT_CODE;
 
   /** Creates the handler; {@link #install()} registers it. */
   public GracefulShutdown(StopSignal stop, Duration grace) {
+    this(stop, grace, code -> Runtime.getRuntime().halt(code));
+  }
+
+  /** Creates the handler with the way to end the JVM; tests pass a recorder. */
+  GracefulShutdown(StopSignal stop, Duration grace, IntConsumer halt) {
     this.stop = stop;
     this.grace = grace;
+    this.halt = halt;
   }
 
   /** The grace period from {@link #GRACE_ENV}, or the default. */
@@ -65,14 +74,32 @@ public final class GracefulShutdown {
     try {
       if (!finished.await(grace.toMillis(), TimeUnit.MILLISECONDS)) {
         LOG.warn("the job did not stop within {} s; exiting without waiting", grace.toSeconds());
+        return;
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return;
+    }
+    int code = exitCode;
+    if (code != CommandSupport.STOPPED_EXIT_CODE) {
+      // The job ended another way before it saw the stop (it finished its last step, or failed):
+      // a JVM shut down by SIGTERM would exit 143, which the Job's pod failure policy reads as
+      // "stopped, resume in a new pod" and would retrain from the last checkpoint. Exit with the
+      // job's own code instead; halt is the only exit possible inside a shutdown hook.
+      LOG.info("the job ended with exit code {} before stopping; exiting with it", code);
+      System.out.flush();
+      System.err.flush();
+      halt.accept(code);
     }
   }
 
-  /** Tells the hook that the job has returned and its termination message is written. */
-  public void finished() {
+  /**
+   * Tells the hook that the job has returned and its termination message is written.
+   *
+   * @param code the job's exit code, which the process exits with even during a SIGTERM shutdown
+   */
+  public void finished(int code) {
+    exitCode = code;
     finished.countDown();
   }
 

@@ -55,8 +55,8 @@ public final class TrainerMain implements Runnable {
         new GracefulShutdown(services.stop(), GracefulShutdown.graceFrom(System.getenv()))
             .install();
     int code = run(services, args);
-    shutdown.finished();
-    // During a SIGTERM shutdown System.exit would block forever; the JVM exits by itself.
+    shutdown.finished(code);
+    // During a SIGTERM shutdown System.exit would block forever; the shutdown hook ends the JVM.
     if (!shutdown.inProgress()) {
       System.exit(code);
     }

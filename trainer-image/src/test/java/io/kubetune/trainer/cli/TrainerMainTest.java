@@ -341,7 +341,7 @@ class TrainerMainTest {
         new Thread(
             () -> {
               code.set(run("train", "--config", validConfig().toString()));
-              shutdown.finished();
+              shutdown.finished(code.get());
             });
     main.start();
     running.await();
@@ -398,9 +398,39 @@ class TrainerMainTest {
   @Test
   void shutdownAfterTheJobFinishedDoesNotWait() {
     GracefulShutdown shutdown = new GracefulShutdown(services.stop(), Duration.ofDays(1));
-    shutdown.finished();
+    shutdown.finished(0);
     shutdown.onShutdown(); // would block for a day if it waited
     assertFalse(services.stop().isStopRequested());
+  }
+
+  @Test
+  void aRunThatFinishesDuringTheGracePeriodExitsWithItsOwnCode() throws Exception {
+    List<Integer> halted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    GracefulShutdown shutdown =
+        new GracefulShutdown(services.stop(), Duration.ofMinutes(5), halted::add);
+    Thread hook = new Thread(shutdown::onShutdown);
+    hook.start();
+    while (!services.stop().isStopRequested()) {
+      Thread.onSpinWait();
+    }
+    shutdown.finished(0); // the last step ended and the adapter was exported
+    hook.join();
+    assertEquals(List.of(0), halted, "a finished run exits 0, not 143, so it is not retrained");
+  }
+
+  @Test
+  void aStoppedRunLeavesTheSignalsExitCode() throws Exception {
+    List<Integer> halted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    GracefulShutdown shutdown =
+        new GracefulShutdown(services.stop(), Duration.ofMinutes(5), halted::add);
+    Thread hook = new Thread(shutdown::onShutdown);
+    hook.start();
+    while (!services.stop().isStopRequested()) {
+      Thread.onSpinWait();
+    }
+    shutdown.finished(143);
+    hook.join();
+    assertEquals(List.of(), halted, "the JVM exits 143 by itself after a stop");
   }
 
   @Test
