@@ -1,12 +1,14 @@
 package io.kubetune.trainer.export;
 
 import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.safetensors.DType;
 import io.kubetune.trainer.safetensors.SafetensorsFile;
 import io.kubetune.trainer.safetensors.SafetensorsWriter;
 import io.kubetune.trainer.train.AdamW;
+import io.kubetune.trainer.train.GradScaler;
 import io.kubetune.trainer.train.ResumeState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,6 +47,24 @@ public final class Checkpoints {
   public static Path write(
       Path root, long step, LoraAdapter adapter, AdamW optimizer, String baseModel, int keepLast)
       throws IOException {
+    return write(root, step, adapter, optimizer, null, baseModel, keepLast);
+  }
+
+  /**
+   * Writes the checkpoint of optimizer step {@code step} of a run that may use fp16 loss scaling
+   * ({@code scaler} null in fp32) and keeps only the newest {@code keepLast} complete checkpoints.
+   *
+   * @return the checkpoint folder
+   */
+  public static Path write(
+      Path root,
+      long step,
+      LoraAdapter adapter,
+      AdamW optimizer,
+      GradScaler scaler,
+      String baseModel,
+      int keepLast)
+      throws IOException {
     Path dir = root.resolve("step-" + step);
     Path tmp = root.resolve(".step-" + step + ".partial");
     deleteTree(tmp);
@@ -56,9 +77,20 @@ public final class Checkpoints {
       w.add("exp_avg_sq." + i, v.get(i), DType.F32);
     }
     w.write(tmp.resolve(OPTIMIZER_FILE));
-    JSON.writeValue(
-        tmp.resolve(STATE_FILE).toFile(),
-        Map.of("step", step, "optimizerSteps", optimizer.steps(), "parameters", m.size()));
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("step", step);
+    state.put("optimizerSteps", optimizer.steps());
+    state.put("parameters", m.size());
+    if (scaler != null) {
+      GradScaler.State s = scaler.state();
+      state.put(
+          "lossScaler",
+          Map.of(
+              "scale", s.scale(),
+              "growthTracker", s.growthTracker(),
+              "skippedSteps", s.skippedSteps()));
+    }
+    JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
     deleteTree(dir);
     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
     if (keepLast > 0) {
@@ -78,7 +110,16 @@ public final class Checkpoints {
 
   /** Reads a checkpoint written by {@link #write} for {@code optResume}. */
   public static ResumeState read(Path dir, LoraAdapter adapter) throws IOException {
-    long step = JSON.readTree(dir.resolve(STATE_FILE).toFile()).get("step").asLong();
+    JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+    long step = state.get("step").asLong();
+    JsonNode ls = state.get("lossScaler");
+    GradScaler.State scaler =
+        ls == null
+            ? null
+            : new GradScaler.State(
+                (float) ls.get("scale").asDouble(),
+                ls.get("growthTracker").asInt(),
+                ls.get("skippedSteps").asLong());
     List<float[]> params = new ArrayList<>();
     List<float[]> expAvg = new ArrayList<>();
     List<float[]> expAvgSq = new ArrayList<>();
@@ -99,7 +140,7 @@ public final class Checkpoints {
         i++;
       }
     }
-    return new ResumeState(step, params, expAvg, expAvgSq);
+    return new ResumeState(step, params, expAvg, expAvgSq, scaler);
   }
 
   private static List<Path> complete(Path root) throws IOException {
