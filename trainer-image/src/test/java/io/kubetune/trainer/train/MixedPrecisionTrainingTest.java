@@ -2,6 +2,7 @@ package io.kubetune.trainer.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,12 +10,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.kubetune.trainer.export.Checkpoints;
+import io.kubetune.trainer.full.TrainableWeights;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.model.LlamaModel;
 import io.kubetune.trainer.testing.TinyModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * fp16 mixed precision on CPU (PyTorch's CPU kernels run fp16): LoRA on a tiny Llama with the base
  * held in fp16 learns as the fp32 run does, the fp16 base stays bit-identical, the masters stay
- * fp32, and a run resumed from a checkpoint (loss-scaler state included) ends where an
- * uninterrupted one does.
+ * fp32 (also for partial fine-tuning), and a run resumed from a checkpoint (loss-scaler state
+ * included) ends where an uninterrupted one does.
  */
 class MixedPrecisionTrainingTest {
 
@@ -85,6 +88,55 @@ class MixedPrecisionTrainingTest {
     }
   }
 
+  @Test
+  void partialFineTuningInFp16TrainsFp32MastersOfTheSelectedWeightsOnly() throws Exception {
+    try (NDManager m = NDManager.newBaseManager();
+        LlamaModel model = LlamaModel.load(modelDir, m)) {
+      TrainableWeights weights = TrainableWeights.partial(model, 1, List.of());
+      Map<String, float[]> masters = new LinkedHashMap<>();
+      for (Map.Entry<String, NDArray> e : weights.byName().entrySet()) {
+        masters.put(e.getKey(), e.getValue().toFloatArray());
+      }
+      model.useFp16Compute();
+      Map<String, byte[]> frozen = new LinkedHashMap<>();
+      for (String name : model.weightNames()) {
+        if (!masters.containsKey(name)) {
+          frozen.put(name, model.weight(name).toByteArray());
+        }
+      }
+      TrainingResult result =
+          FineTuner.run(
+              FineTuner.TrainingJob.builder()
+                  .setModel(CausalLm.of(model))
+                  .setParameters(weights.arrays())
+                  .setTrainData(examples(32, 1))
+                  .optValidationData(examples(8, 2))
+                  .setOptions(
+                      TrainingOptions.builder()
+                          .optMaxSteps(8)
+                          .optEpochs(0)
+                          .optBatchSize(8)
+                          .optLearningRate(5e-3)
+                          .optEvalEverySteps(0)
+                          .optPadTokenId(TinyModels.PAD)
+                          .build())
+                  .optGradScaler(GradScaler.builder().build())
+                  .setManager(m)
+                  .build());
+      assertTrue(
+          result.finalEval().validLoss() < result.baseline().validLoss(),
+          result.baseline().validLoss() + " -> " + result.finalEval().validLoss());
+      for (Map.Entry<String, float[]> e : masters.entrySet()) {
+        NDArray w = model.weight(e.getKey());
+        assertEquals(DataType.FLOAT32, w.getDataType(), "master " + e.getKey());
+        assertFalse(Arrays.equals(e.getValue(), w.toFloatArray()), e.getKey() + " should train");
+      }
+      for (Map.Entry<String, byte[]> e : frozen.entrySet()) {
+        assertArrayEquals(e.getValue(), model.weight(e.getKey()).toByteArray(), e.getKey());
+      }
+    }
+  }
+
   /**
    * One LoRA run. With {@code resumeFrom} set, the run is split: the first part stops after step 7
    * with a checkpoint, the second starts from a fresh model and that checkpoint.
@@ -123,6 +175,9 @@ class MixedPrecisionTrainingTest {
         long bytes32 = baseBytes(model);
         long bytes16 = model.useFp16Compute();
         assertTrue(bytes16 < 0.6 * bytes32, "fp16 base " + bytes16 + " of " + bytes32 + " bytes");
+        System.out.printf(
+            "base weights: fp32 %d bytes, fp16 %d bytes (%.3fx)%n",
+            bytes32, bytes16, (double) bytes16 / bytes32);
         for (String name : model.weightNames()) {
           NDArray w = model.weight(name);
           DataType expected = name.endsWith("norm.weight") ? DataType.FLOAT32 : DataType.FLOAT16;
