@@ -109,6 +109,8 @@ public record TrainerConfig(
    * @param packing pack several examples into one sequence
    * @param seed seed for initialisation, shuffling and dropout
    * @param evalEverySteps evaluate every N optimizer steps
+   * @param precision auto, fp32 or fp16 (fp16 with an fp32 master copy of the trainable weights and
+   *     dynamic loss scaling); auto is fp16 on a GPU and fp32 on a CPU
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Hyperparameters(
@@ -124,7 +126,41 @@ public record TrainerConfig(
       Integer maxSeqLength,
       Boolean packing,
       Long seed,
-      Integer evalEverySteps) {}
+      Integer evalEverySteps,
+      String precision) {
+
+    /** The settings without a precision (auto), as before precision existed. */
+    public Hyperparameters(
+        Double epochs,
+        Long maxSteps,
+        Integer batchSize,
+        Integer gradientAccumulationSteps,
+        Double learningRate,
+        String lrScheduler,
+        Double warmupRatio,
+        Double weightDecay,
+        Double maxGradNorm,
+        Integer maxSeqLength,
+        Boolean packing,
+        Long seed,
+        Integer evalEverySteps) {
+      this(
+          epochs,
+          maxSteps,
+          batchSize,
+          gradientAccumulationSteps,
+          learningRate,
+          lrScheduler,
+          warmupRatio,
+          weightDecay,
+          maxGradNorm,
+          maxSeqLength,
+          packing,
+          seed,
+          evalEverySteps,
+          null);
+    }
+  }
 
   /**
    * Outputs.

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param dataset dataset statistics
  * @param checkpoints complete checkpoints, oldest first
  * @param updatedAt RFC 3339 time of this document
+ * @param lossScale current fp16 loss scale (null in fp32)
+ * @param skippedSteps fp16 steps skipped so far because their gradients overflowed (null in fp32)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrainerProgress(
@@ -41,4 +43,44 @@ public record TrainerProgress(
     Map<String, Object> resolvedHyperparameters,
     DatasetReport dataset,
     List<CheckpointInfo> checkpoints,
-    String updatedAt) {}
+    String updatedAt,
+    Double lossScale,
+    Long skippedSteps) {
+
+  /** A document without loss-scaling fields (fp32 runs). */
+  public TrainerProgress(
+      int schemaVersion,
+      TrainerStage stage,
+      Long step,
+      Long totalSteps,
+      Double epoch,
+      Long trainedTokens,
+      Double tokensPerSecond,
+      Double trainLoss,
+      Double learningRate,
+      EvalMetrics latestEval,
+      EvalMetrics baseline,
+      Map<String, Object> resolvedHyperparameters,
+      DatasetReport dataset,
+      List<CheckpointInfo> checkpoints,
+      String updatedAt) {
+    this(
+        schemaVersion,
+        stage,
+        step,
+        totalSteps,
+        epoch,
+        trainedTokens,
+        tokensPerSecond,
+        trainLoss,
+        learningRate,
+        latestEval,
+        baseline,
+        resolvedHyperparameters,
+        dataset,
+        checkpoints,
+        updatedAt,
+        null,
+        null);
+  }
+}

@@ -266,7 +266,10 @@ public final class TrainerConfigRenderer {
         integer(h.maxSeqLength),
         h.packing,
         h.seed,
-        integer(h.evalEverySteps));
+        integer(h.evalEverySteps),
+        h.precision == null || h.precision == Hyperparameters.Precision.AUTO
+            ? null
+            : h.precision.value());
   }
 
   private static TrainerConfig.Checkpointing checkpointing(CheckpointingSpec c) {

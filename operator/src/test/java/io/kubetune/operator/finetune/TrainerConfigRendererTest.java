@@ -9,6 +9,7 @@ import io.kubetune.contract.Contract;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.operator.api.v1alpha1.DataSource;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
+import io.kubetune.operator.api.v1alpha1.Hyperparameters;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -78,6 +79,17 @@ class TrainerConfigRendererTest {
     assertNull(c.hyperparameters().epochs());
     assertNull(c.hyperparameters().maxSeqLength());
     assertEquals(0.1, c.dataset().validationSplit(), "default split when no validation set");
+    assertNull(c.hyperparameters().precision(), "precision auto is resolved by the trainer");
+  }
+
+  @Test
+  void chosenPrecisionReachesTheTrainer() {
+    FineTuneJob job =
+        FineTuneJobs.lora("ns", "j")
+            .with(s -> s.hyperparameters.precision = Hyperparameters.Precision.FP16)
+            .build();
+    assertEquals(
+        "fp16", TrainerConfigRenderer.render(job, settings).config().hyperparameters().precision());
   }
 
   @Test

@@ -38,6 +38,7 @@ public final class ConfigValidator {
   static final List<String> METHODS = List.of("lora", "qlora", "full", "partial");
   static final List<String> SCHEDULERS = List.of("linear", "cosine", "constant");
   static final List<String> RESUME = List.of("Auto", "Never");
+  static final List<String> PRECISIONS = List.of("auto", "fp32", "fp16");
 
   private static final Pattern DNS_SUBDOMAIN =
       Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
@@ -324,6 +325,14 @@ public final class ConfigValidator {
       problem("hyperparameters.seed", "must be 0 or more, got " + h.seed(), "use e.g. 42");
     }
     atLeast("hyperparameters.evalEverySteps", h.evalEverySteps(), 1, "use 1 or more");
+    if ("bf16".equalsIgnoreCase(String.valueOf(h.precision()).strip())) {
+      problem(
+          "hyperparameters.precision",
+          "'" + h.precision() + "' is not supported (the PyTorch engine of DJL cannot run bf16)",
+          "use fp16 (mixed precision with loss scaling) or fp32");
+    } else {
+      oneOf("hyperparameters.precision", h.precision(), PRECISIONS);
+    }
   }
 
   private void output(TrainerConfig.Output o) {

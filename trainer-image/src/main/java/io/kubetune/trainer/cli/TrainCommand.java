@@ -111,6 +111,8 @@ final class TrainCommand extends CommandSupport implements Callable<Integer> {
         p.resolvedHyperparameters(),
         p.dataset(),
         p.checkpoints(),
-        null);
+        null,
+        p.lossScale(),
+        p.skippedSteps());
   }
 }

@@ -10,6 +10,7 @@ import io.kubetune.trainer.safetensors.SafetensorsException;
 import io.kubetune.trainer.safetensors.SafetensorsFile;
 import io.kubetune.trainer.safetensors.SafetensorsWriter;
 import io.kubetune.trainer.train.AdamW;
+import io.kubetune.trainer.train.GradScaler;
 import io.kubetune.trainer.train.ResumeState;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -76,6 +77,24 @@ public final class Checkpoints {
   public static Path write(
       Path root, long step, LoraAdapter adapter, AdamW optimizer, String baseModel, int keepLast)
       throws IOException {
+    return write(root, step, adapter, optimizer, null, baseModel, keepLast);
+  }
+
+  /**
+   * Writes the checkpoint of optimizer step {@code step} of a run that may use fp16 loss scaling
+   * ({@code scaler} null in fp32) and keeps only the newest {@code keepLast} complete checkpoints.
+   *
+   * @return the checkpoint folder
+   */
+  public static Path write(
+      Path root,
+      long step,
+      LoraAdapter adapter,
+      AdamW optimizer,
+      GradScaler scaler,
+      String baseModel,
+      int keepLast)
+      throws IOException {
     Path dir = root.resolve("step-" + step);
     Path tmp = root.resolve(".step-" + step + PARTIAL_SUFFIX);
     Files.createDirectories(root);
@@ -90,9 +109,19 @@ public final class Checkpoints {
     }
     w.write(tmp.resolve(OPTIMIZER_FILE));
     PausePoints.reached(PausePoints.CHECKPOINT_WRITE, step, () -> false);
-    Map<String, Object> state =
-        new LinkedHashMap<>(
-            Map.of("step", step, "optimizerSteps", optimizer.steps(), "parameters", m.size()));
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("step", step);
+    state.put("optimizerSteps", optimizer.steps());
+    state.put("parameters", m.size());
+    if (scaler != null) {
+      GradScaler.State s = scaler.state();
+      state.put(
+          "lossScaler",
+          Map.of(
+              "scale", s.scale(),
+              "growthTracker", s.growthTracker(),
+              "skippedSteps", s.skippedSteps()));
+    }
     state.put("format", FORMAT);
     state.put("files", manifest(tmp));
     JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
@@ -166,7 +195,16 @@ public final class Checkpoints {
    * @throws IOException when it does not fit {@code adapter}
    */
   public static ResumeState read(Path dir, LoraAdapter adapter) throws IOException {
-    long step = verify(dir).get("step").asLong();
+    JsonNode state = verify(dir);
+    long step = state.get("step").asLong();
+    JsonNode ls = state.get("lossScaler");
+    GradScaler.State scaler =
+        ls == null
+            ? null
+            : new GradScaler.State(
+                (float) ls.get("scale").asDouble(),
+                ls.get("growthTracker").asInt(),
+                ls.get("skippedSteps").asLong());
     List<float[]> params = new ArrayList<>();
     List<float[]> expAvg = new ArrayList<>();
     List<float[]> expAvgSq = new ArrayList<>();
@@ -204,7 +242,7 @@ public final class Checkpoints {
       // The manifest matched, so the file was written this way: still, never load it.
       throw new CorruptCheckpointException(dir, e.getMessage(), e);
     }
-    return new ResumeState(step, params, expAvg, expAvgSq);
+    return new ResumeState(step, params, expAvg, expAvgSq, scaler);
   }
 
   /**

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,6 +40,7 @@ import java.util.Map;
  * @param stepHistory per-step metrics
  * @param evalHistory every evaluation, baseline first
  * @param timings wall-clock figures
+ * @param mixedPrecision loss scaling of an fp16 run, or null in fp32
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingReport(
@@ -56,7 +58,8 @@ public record TrainingReport(
     double finalTrainLoss,
     List<StepRecord> stepHistory,
     List<EvalRecord> evalHistory,
-    Timings timings) {
+    Timings timings,
+    MixedPrecision mixedPrecision) {
 
   /** File name inside the adapter folder. */
   public static final String FILE = "training_report.json";
@@ -85,6 +88,15 @@ public record TrainingReport(
       List<String> targetModules,
       List<String> modules,
       long trainableParameters) {}
+
+  /**
+   * Loss scaling of an fp16 run.
+   *
+   * @param precision fp16
+   * @param lossScale the final loss scale
+   * @param skippedSteps steps whose update was skipped because the gradients overflowed
+   */
+  public record MixedPrecision(String precision, float lossScale, long skippedSteps) {}
 
   /**
    * Wall-clock figures.
@@ -139,7 +151,7 @@ public record TrainingReport(
         baseModel,
         exported,
         lora,
-        result.options().toMap(result.trainExamples()),
+        hyperparameters(result),
         dataset,
         result.baseline(),
         result.finalEval(),
@@ -149,7 +161,17 @@ public record TrainingReport(
         result.finalTrainLoss(),
         result.stepHistory(),
         result.evalHistory(),
-        timings);
+        timings,
+        result.lossScale() == null
+            ? null
+            : new MixedPrecision(
+                result.precision().value(), result.lossScale(), result.skippedSteps()));
+  }
+
+  private static Map<String, Object> hyperparameters(TrainingResult result) {
+    Map<String, Object> m = new LinkedHashMap<>(result.options().toMap(result.trainExamples()));
+    m.put("precision", result.precision().value());
+    return m;
   }
 
   /** Writes {@link #FILE} into {@code dir}, atomically. */

@@ -1,10 +1,12 @@
 package io.kubetune.trainer.job;
 
+import ai.djl.ndarray.NDManager;
 import io.kubetune.contract.FailureReason;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.trainer.cli.TrainerFailureException;
 import io.kubetune.trainer.model.LlamaConfig;
 import io.kubetune.trainer.train.LrSchedule;
+import io.kubetune.trainer.train.Precision;
 import io.kubetune.trainer.train.TrainingOptions;
 
 /**
@@ -54,6 +56,18 @@ public final class AutoHyperparameters {
     }
     int positions = model == null ? 0 : model.maxPositionEmbeddings();
     return positions > 0 ? Math.min(MAX_AUTO_SEQ_LENGTH, positions) : MAX_AUTO_SEQ_LENGTH;
+  }
+
+  /**
+   * The training precision: as configured, or (auto) fp16 when the trainer's arrays live on a GPU
+   * and fp32 on a CPU, where fp16 kernels are slow and fp32 costs no accuracy.
+   */
+  public static Precision precision(TrainerConfig.Hyperparameters h, NDManager manager) {
+    try {
+      return Precision.resolve(orNone(h).precision(), manager.getDevice().isGpu());
+    } catch (IllegalArgumentException e) {
+      throw new TrainerFailureException(FailureReason.CONFIG_INVALID, e.getMessage(), e);
+    }
   }
 
   /** Whether to pack examples (auto: no). */

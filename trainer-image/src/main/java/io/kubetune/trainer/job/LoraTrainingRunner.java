@@ -28,6 +28,8 @@ import io.kubetune.trainer.model.LlamaModel;
 import io.kubetune.trainer.train.CausalLm;
 import io.kubetune.trainer.train.EvalRecord;
 import io.kubetune.trainer.train.FineTuner;
+import io.kubetune.trainer.train.GradScaler;
+import io.kubetune.trainer.train.Precision;
 import io.kubetune.trainer.train.ResumeState;
 import io.kubetune.trainer.train.TrainingDivergedException;
 import io.kubetune.trainer.train.TrainingExample;
@@ -87,11 +89,21 @@ public final class LoraTrainingRunner implements TrainingRunner {
       Integer pad = model.config().padTokenId();
       TrainingOptions opts =
           AutoHyperparameters.resolve(h, train.size(), maxSeqLength, pad == null ? 0 : pad);
+      Precision precision = AutoHyperparameters.precision(h, manager);
       Map<String, Object> resolved = new LinkedHashMap<>(opts.toMap(train.size()));
       resolved.put("packing", AutoHyperparameters.packing(h));
+      resolved.put("precision", precision.value());
       progress.resolved(resolved, opts.totalSteps(train.size()));
 
       LoraAdapter adapter = applyLora(cfg.method(), model, manager, seed);
+      GradScaler scaler = null;
+      if (precision == Precision.FP16) {
+        // After LoRA is applied: only the frozen base goes to fp16, the adapter stays fp32.
+        long bytes = model.useFp16Compute();
+        scaler = GradScaler.builder().build();
+        LOG.info("fp16 mixed precision: base weights hold {} bytes", bytes);
+      }
+      GradScaler lossScaler = scaler;
       Checkpointing ckpt = Checkpointing.of(cfg);
       ResumeState resume = ckpt.resumeState(adapter);
       BestAdapter best =
@@ -152,7 +164,13 @@ public final class LoraTrainingRunner implements TrainingRunner {
                           progress.stage(TrainerStage.CHECKPOINTING);
                           Path written =
                               Checkpoints.write(
-                                  ckpt.dir(), step, adapter, optimizer, baseModel, ckpt.keepLast());
+                                  ckpt.dir(),
+                                  step,
+                                  adapter,
+                                  optimizer,
+                                  lossScaler,
+                                  baseModel,
+                                  ckpt.keepLast());
                           checkpointLosses.put(step, progress.validLossAt(step));
                           progress.checkpoints(ckpt.list(checkpointLosses));
                           // SIGTERM during a periodic write: this checkpoint is current, stop now.
@@ -164,6 +182,7 @@ public final class LoraTrainingRunner implements TrainingRunner {
                           return written;
                         })
                     .optResume(resume)
+                    .optGradScaler(lossScaler)
                     .setManager(manager)
                     .build());
       } catch (TrainingDivergedException e) {

@@ -33,6 +33,8 @@ final class ProgressBridge implements TrainingListener {
   private Map<String, Object> resolved;
   private DatasetReport dataset;
   private List<CheckpointInfo> checkpoints;
+  private Double lossScale;
+  private Long skippedSteps;
 
   ProgressBridge(ProgressReporter reporter) {
     this.reporter = reporter;
@@ -85,6 +87,8 @@ final class ProgressBridge implements TrainingListener {
     tokensPerSecond = r.tokensPerSecond();
     trainLoss = r.trainLoss();
     learningRate = r.learningRate();
+    lossScale = r.lossScale() == null ? null : r.lossScale().doubleValue();
+    skippedSteps = r.lossScale() == null ? null : r.skippedSteps();
     publish();
   }
 
@@ -121,6 +125,8 @@ final class ProgressBridge implements TrainingListener {
             resolved,
             dataset,
             checkpoints,
-            null));
+            null,
+            lossScale,
+            skippedSteps));
   }
 }

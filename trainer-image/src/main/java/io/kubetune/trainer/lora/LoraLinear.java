@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
+import io.kubetune.trainer.model.Casts;
 import io.kubetune.trainer.model.Linear;
 import io.kubetune.trainer.model.Scalars;
 import java.util.List;
@@ -62,8 +63,11 @@ public final class LoraLinear implements Linear {
     NDArray result = base.forward(x);
     boolean drop = training && dropout > 0;
     NDArray in = drop ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
-    NDArray down = ai.djl.nn.core.Linear.linear(in, loraA).singletonOrThrow();
-    NDArray up = ai.djl.nn.core.Linear.linear(down, loraB).singletonOrThrow();
+    // Under fp16 the fp32 masters are cast per forward; the casts pass gradients back to them.
+    NDArray a = Casts.to(loraA, x.getDataType(), x.getManager());
+    NDArray b = Casts.to(loraB, x.getDataType(), x.getManager());
+    NDArray down = ai.djl.nn.core.Linear.linear(in, a).singletonOrThrow();
+    NDArray up = ai.djl.nn.core.Linear.linear(down, b).singletonOrThrow();
     NDArray scaled = Scalars.mul(up, scale);
     NDArray out = result.add(scaled);
     // Free the output-sized temporaries now rather than at the end of the step scope, as Python's

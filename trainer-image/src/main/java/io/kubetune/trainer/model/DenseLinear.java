@@ -62,7 +62,11 @@ public final class DenseLinear implements Linear {
    */
   @Override
   public NDArray forward(NDArray x) {
-    return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+    // The input's type is the compute type: an fp32 master weight is cast (with its gradient) for
+    // fp16 compute; a frozen weight already held in fp16 is used as is.
+    NDArray w = Casts.to(weight, x.getDataType(), x.getManager());
+    NDArray b = bias == null ? null : Casts.to(bias, x.getDataType(), x.getManager());
+    return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
   }
 
   @Override

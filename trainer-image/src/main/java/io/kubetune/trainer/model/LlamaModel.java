@@ -56,6 +56,7 @@ public final class LlamaModel implements AutoCloseable {
   private final NDArray invFreq;
   private final float scaling;
   private Set<Integer> stopTokenIds;
+  private DataType computeType = DataType.FLOAT32;
 
   private LlamaModel(
       LlamaConfig config,
@@ -358,6 +359,57 @@ public final class LlamaModel implements AutoCloseable {
         name + " is not the weight of a projection; only projection weights can be released");
   }
 
+  /** The type matrix products run in: fp32, or fp16 after {@link #useFp16Compute()}. */
+  public DataType computeType() {
+    return computeType;
+  }
+
+  /**
+   * Switches to fp16 mixed precision: every projection and embedding weight that does not require
+   * gradients is converted to fp16 in place (halving its memory) and matrix products run in fp16,
+   * while the residual stream, RMSNorm, softmax and the returned logits stay fp32. Trainable
+   * weights stay fp32 masters that projections cast per forward. Call it after the fine-tuning
+   * method has marked or wrapped what it trains. A tensor whose values do not fit fp16 (|x| >
+   * 65504) stays fp32.
+   *
+   * @return bytes of base weights after the conversion
+   */
+  public long useFp16Compute() {
+    computeType = DataType.FLOAT16;
+    long bytes = 0;
+    for (Map.Entry<String, NDArray> e : weights.entrySet()) {
+      String name = e.getKey();
+      NDArray old = e.getValue();
+      boolean norm = name.endsWith("norm.weight");
+      if (!norm && !old.hasGradient() && old.getDataType() == DataType.FLOAT32 && fitsFp16(old)) {
+        NDArray half = old.toType(DataType.FLOAT16, false);
+        NDScope.unregister(half);
+        half.attach(manager);
+        half.setName(name);
+        e.setValue(half);
+        for (DenseLinear d : baseLinears.values()) {
+          if (d.weight() == old) {
+            d.setWeight(half);
+          }
+          if (d.bias() == old) {
+            d.setBias(half);
+          }
+        }
+        old.close();
+      }
+      NDArray now = e.getValue();
+      bytes += now.size() * now.getDataType().getNumOfBytes();
+    }
+    return bytes;
+  }
+
+  private static boolean fitsFp16(NDArray w) {
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      return w.abs().max().getFloat() <= 65504f;
+    }
+  }
+
   /** A new empty cache for incremental decoding; close it when done. */
   public KvCache newCache(NDManager parent) {
     return new KvCache(parent, config.numHiddenLayers());
@@ -374,7 +426,9 @@ public final class LlamaModel implements AutoCloseable {
    * @return logits {@code [B, T, vocab]} in f32, in {@code inputIds}' manager
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-    return linears.get("lm_head").forward(hiddenStates(inputIds, attentionMask, cache));
+    NDArray hidden = Casts.to(hiddenStates(inputIds, attentionMask, cache), computeType);
+    // The loss and sampling read fp32 logits (autocast computes the loss in fp32 too).
+    return Casts.to(linears.get("lm_head").forward(hidden), DataType.FLOAT32);
   }
 
   /**
@@ -409,7 +463,15 @@ public final class LlamaModel implements AutoCloseable {
     NDArray h =
         Embedding.embedding(ids, weights.get("model.embed_tokens.weight"), SparseFormat.DENSE)
             .singletonOrThrow();
+    // The residual stream stays fp32 under fp16 compute (as autocast keeps it).
+    h = Casts.to(h, DataType.FLOAT32);
     NDArray[] cosSin = Rope.cosSin(m, invFreq, past, t);
+    if (computeType != DataType.FLOAT32) {
+      cosSin =
+          new NDArray[] {
+            cosSin[0].toType(computeType, false), cosSin[1].toType(computeType, false)
+          };
+    }
     // Additive bias, 0 where a key is visible and f32 min elsewhere (transformers' fill value);
     // DJL's where() does not broadcast, addition does.
     NDArray maskBias =
@@ -419,9 +481,9 @@ public final class LlamaModel implements AutoCloseable {
             .mul(Float.MAX_VALUE);
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       String p = "model.layers." + i + ".";
-      NDArray x = rmsNorm(h, weights.get(p + "input_layernorm.weight"));
+      NDArray x = Casts.to(rmsNorm(h, weights.get(p + "input_layernorm.weight")), computeType);
       h = h.add(attention(i, p, x, cosSin, maskBias, cache));
-      x = rmsNorm(h, weights.get(p + "post_attention_layernorm.weight"));
+      x = Casts.to(rmsNorm(h, weights.get(p + "post_attention_layernorm.weight")), computeType);
       h = h.add(mlp(p, x));
     }
     h = rmsNorm(h, weights.get("model.norm.weight"));
@@ -488,8 +550,9 @@ public final class LlamaModel implements AutoCloseable {
       v = v.repeat(1, groups);
     }
     NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scaling);
+    // Under fp16 the fp32 mask promotes the scores to fp32: softmax runs in fp32, as autocast does.
     scores = scores.add(maskBias);
-    NDArray probs = scores.softmax(-1);
+    NDArray probs = Casts.to(scores.softmax(-1), v.getDataType());
     NDArray out =
         probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numAttentionHeads() * hd);
     return linears.get(p + "self_attn.o_proj").forward(out);

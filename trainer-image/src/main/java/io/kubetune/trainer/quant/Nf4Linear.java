@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import io.kubetune.trainer.model.Casts;
 import io.kubetune.trainer.model.Linear;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -105,8 +106,9 @@ public final class Nf4Linear implements Linear {
 
   @Override
   public NDArray forward(NDArray x) {
-    NDArray w = dequantize(x.getManager());
-    return ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow();
+    NDArray w = Casts.to(dequantize(x.getManager()), x.getDataType());
+    NDArray b = bias == null ? null : Casts.to(bias, x.getDataType(), x.getManager());
+    return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
   }
 
   /**

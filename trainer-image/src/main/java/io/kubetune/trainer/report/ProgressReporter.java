@@ -299,6 +299,8 @@ public final class ProgressReporter implements AutoCloseable {
         p.resolvedHyperparameters(),
         p.dataset(),
         p.checkpoints(),
-        now);
+        now,
+        p.lossScale(),
+        p.skippedSteps());
   }
 }

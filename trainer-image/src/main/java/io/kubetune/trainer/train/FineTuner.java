@@ -43,6 +43,7 @@ public final class FineTuner {
   private final TrainingJob job;
   private final TrainingOptions opts;
   private final List<NDArray> params;
+  private final GradScaler scaler;
   private final List<EvalRecord> evals = new ArrayList<>();
   private final List<StepRecord> stepHistory = new ArrayList<>();
   private double evalSeconds;
@@ -51,6 +52,7 @@ public final class FineTuner {
     this.job = job;
     this.opts = job.options();
     this.params = job.parameters();
+    this.scaler = job.scaler();
   }
 
   /**
@@ -90,7 +92,11 @@ public final class FineTuner {
           optimizer.expAvg().get(i).set(resume.expAvg().get(i));
           optimizer.expAvgSq().get(i).set(resume.expAvgSq().get(i));
         }
-        optimizer.restoreSteps(resume.step());
+        if (scaler != null && resume.scaler() != null) {
+          scaler.restore(resume.scaler());
+        }
+        // Skipped fp16 steps did not update the optimizer (nor advance the schedule).
+        optimizer.restoreSteps(resume.optimizerSteps());
       }
 
       EvalRecord baseline = null;
@@ -145,7 +151,8 @@ public final class FineTuner {
           continue;
         }
         long started = System.nanoTime();
-        double lr = opts.learningRate() * schedule.multiplier(step);
+        // A skipped fp16 step leaves the schedule where it was, as transformers does.
+        double lr = opts.learningRate() * schedule.multiplier(step - skippedSteps());
         // Dropout draws from libtorch's generator; a per-step seed makes a resumed run draw the
         // same masks as an uninterrupted one.
         Engine.getInstance().setRandomSeed((int) (opts.seed() * 1_000_003L + step));
@@ -167,7 +174,10 @@ public final class FineTuner {
                 trainedTokens,
                 out.labelTokens,
                 trainSeconds > 0 ? trainedTokens / trainSeconds : 0,
-                trainSeconds);
+                trainSeconds,
+                scaler == null ? null : scaler.scale(),
+                out.skipped,
+                skippedSteps());
         stepHistory.add(record);
         listener.onStep(record);
 
@@ -219,7 +229,10 @@ public final class FineTuner {
           evals,
           trainSeconds,
           evalSeconds,
-          trainSeconds > 0 ? trainedTokens / trainSeconds : 0);
+          trainSeconds > 0 ? trainedTokens / trainSeconds : 0,
+          scaler == null ? Precision.FP32 : Precision.FP16,
+          scaler == null ? null : scaler.scale(),
+          skippedSteps());
     } finally {
       job.trainingMode().accept(false);
       stateManager.close();
@@ -251,10 +264,23 @@ public final class FineTuner {
               Scalars.div(CausalLmLoss.sums(logits, batch.labels()).nllSum(), denominator);
           float value = microLoss.getFloat();
           if (!Float.isFinite(value)) {
-            throw diverged("the training loss became " + value, stepNumber, lr);
+            // Loss scaling cures overflowing gradients, not an overflowing forward pass.
+            throw diverged(
+                "the training loss became " + value + (scaler == null ? "" : " in fp16"),
+                stepNumber,
+                lr);
           }
           loss += value;
-          collector.backward(microLoss);
+          collector.backward(scaler == null ? microLoss : scaler.scale(microLoss));
+        }
+      }
+      if (scaler != null) {
+        // Unscale before clipping so that maxGradNorm applies to the true gradients.
+        boolean overflow = scaler.unscale(params);
+        if (overflow) {
+          optimizer.zeroGrad();
+          scaler.update();
+          return new StepOutcome(loss, Double.NaN, tokens, stepLabelTokens, true);
         }
       }
       double gradNorm = GradientClipping.clipGlobalNorm(params, opts.maxGradNorm());
@@ -263,7 +289,10 @@ public final class FineTuner {
       }
       optimizer.step(lr);
       optimizer.zeroGrad();
-      return new StepOutcome(loss, gradNorm, tokens, stepLabelTokens);
+      if (scaler != null) {
+        scaler.update();
+      }
+      return new StepOutcome(loss, gradNorm, tokens, stepLabelTokens, false);
     } finally {
       job.trainingMode().accept(false);
     }
@@ -276,7 +305,8 @@ public final class FineTuner {
             + step
             + " (learning rate "
             + lr
-            + "); lower hyperparameters.learningRate or set hyperparameters.maxGradNorm (e.g. 1.0)",
+            + "); lower hyperparameters.learningRate or set hyperparameters.maxGradNorm (e.g. 1.0)"
+            + (scaler == null ? "" : ", or set hyperparameters.precision to fp32"),
         step);
   }
 
@@ -347,7 +377,12 @@ public final class FineTuner {
     }
   }
 
-  private record StepOutcome(double loss, double gradNorm, long tokens, long labelTokens) {}
+  private long skippedSteps() {
+    return scaler == null ? 0 : scaler.skippedSteps();
+  }
+
+  private record StepOutcome(
+      double loss, double gradNorm, long tokens, long labelTokens, boolean skipped) {}
 
   /** Writes a checkpoint (adapter and optimizer state) and returns its folder. */
   @FunctionalInterface
@@ -370,6 +405,7 @@ public final class FineTuner {
    * @param checkpointer writes periodic checkpoints, or null
    * @param checkpointEverySteps checkpoint interval (0: none)
    * @param resume state to continue from, or null to start fresh
+   * @param scaler loss scaler of an fp16 run (the model computes in fp16), or null for fp32
    */
   public record TrainingJob(
       CausalLm model,
@@ -382,7 +418,8 @@ public final class FineTuner {
       NDManager manager,
       Checkpointer checkpointer,
       int checkpointEverySteps,
-      ResumeState resume) {
+      ResumeState resume,
+      GradScaler scaler) {
 
     /** Checks what a run cannot do without. */
     public TrainingJob {
@@ -420,6 +457,7 @@ public final class FineTuner {
       private Checkpointer checkpointer;
       private int checkpointEverySteps;
       private ResumeState resume;
+      private GradScaler scaler;
 
       private Builder() {}
 
@@ -484,6 +522,15 @@ public final class FineTuner {
         return this;
       }
 
+      /**
+       * Trains with dynamic loss scaling; use it when the model computes in fp16 ({@link
+       * io.kubetune.trainer.model.LlamaModel#useFp16Compute()}).
+       */
+      public Builder optGradScaler(GradScaler scaler) {
+        this.scaler = scaler;
+        return this;
+      }
+
       /** Builds the job. */
       public TrainingJob build() {
         return new TrainingJob(
@@ -497,7 +544,8 @@ public final class FineTuner {
             manager,
             checkpointer,
             checkpointEverySteps,
-            resume);
+            resume,
+            scaler);
       }
     }
   }

@@ -9,9 +9,25 @@ import java.util.List;
  * @param parameters trainable weights, in {@link FineTuner.TrainingJob#parameters()} order
  * @param expAvg AdamW first moments, same order
  * @param expAvgSq AdamW second moments, same order
+ * @param scaler loss-scaler state of an fp16 run, or null
  */
 public record ResumeState(
-    long step, List<float[]> parameters, List<float[]> expAvg, List<float[]> expAvgSq) {
+    long step,
+    List<float[]> parameters,
+    List<float[]> expAvg,
+    List<float[]> expAvgSq,
+    GradScaler.State scaler) {
+
+  /** The state of an fp32 run (no loss scaler). */
+  public ResumeState(
+      long step, List<float[]> parameters, List<float[]> expAvg, List<float[]> expAvgSq) {
+    this(step, parameters, expAvg, expAvgSq, null);
+  }
+
+  /** Optimizer updates applied so far: steps minus those skipped for overflowing gradients. */
+  public long optimizerSteps() {
+    return step - (scaler == null ? 0 : scaler.skippedSteps());
+  }
 
   /** Checks that the lists line up. */
   public ResumeState {

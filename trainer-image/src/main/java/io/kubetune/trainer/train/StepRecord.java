@@ -13,6 +13,9 @@ package io.kubetune.trainer.train;
  * @param labelTokens label tokens in this step's batch
  * @param tokensPerSecond throughput since training started
  * @param elapsedSeconds seconds since training started
+ * @param lossScale the fp16 loss scale after this step, or null in fp32
+ * @param skipped whether this step's update was skipped because its fp16 gradients overflowed
+ * @param skippedSteps steps skipped so far, this one included
  */
 public record StepRecord(
     long step,
@@ -24,4 +27,7 @@ public record StepRecord(
     long trainedTokens,
     long labelTokens,
     double tokensPerSecond,
-    double elapsedSeconds) {}
+    double elapsedSeconds,
+    Float lossScale,
+    boolean skipped,
+    long skippedSteps) {}

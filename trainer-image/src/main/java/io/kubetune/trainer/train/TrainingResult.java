@@ -21,6 +21,9 @@ import java.util.List;
  * @param trainSeconds seconds spent in training steps
  * @param evalSeconds seconds spent evaluating
  * @param tokensPerSecond training throughput ({@code trainedTokens / trainSeconds})
+ * @param precision the precision the run trained in
+ * @param lossScale the final fp16 loss scale, or null in fp32
+ * @param skippedSteps steps whose update was skipped because fp16 gradients overflowed
  */
 public record TrainingResult(
     TrainingOptions options,
@@ -38,7 +41,10 @@ public record TrainingResult(
     List<EvalRecord> evalHistory,
     double trainSeconds,
     double evalSeconds,
-    double tokensPerSecond) {
+    double tokensPerSecond,
+    Precision precision,
+    Float lossScale,
+    long skippedSteps) {
 
   /** Copies the lists. */
   public TrainingResult {

@@ -77,6 +77,21 @@ class ConfigValidatorTest {
   }
 
   @Test
+  void precisionIsAutoFp32OrFp16AndBf16SaysWhy() {
+    assertEquals(
+        List.of(),
+        problems(valid().set("hyperparameters.precision", "fp16"), ConfigValidator.Purpose.TRAIN));
+    assertEquals(
+        "hyperparameters.precision: 'FP16' is not allowed; write 'fp16' (values are"
+            + " case-sensitive)",
+        only(valid().set("hyperparameters.precision", "FP16")));
+    assertEquals(
+        "hyperparameters.precision: 'bf16' is not supported (the PyTorch engine of DJL cannot run"
+            + " bf16); use fp16 (mixed precision with loss scaling) or fp32",
+        only(valid().set("hyperparameters.precision", "bf16")));
+  }
+
+  @Test
   void targetModulesAreLlamaProjections() {
     assertEquals(
         "method.targetModules[1]: unknown module 'qkv'; use q_proj, k_proj, v_proj, o_proj,"

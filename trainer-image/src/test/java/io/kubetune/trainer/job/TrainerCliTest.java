@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -80,6 +81,40 @@ class TrainerCliTest {
   }
 
   @Test
+  void fp16TrainingLearnsAndReportsItsLossScale() throws IOException {
+    ObjectNode fp16 = CliRun.trainConfig(model, train, valid, dir.resolve("run-fp16"));
+    ((ObjectNode) fp16.get("hyperparameters")).put("precision", "fp16");
+    CliRun run =
+        CliRun.run(
+            dir,
+            "train",
+            "--config",
+            CliRun.write(dir.resolve("run-fp16/job.json"), fp16).toString());
+    assertEquals(0, run.exitCode, run.stderr);
+    TrainerResult r = Contract.read(run.termination, TrainerResult.class);
+    assertTrue(
+        r.finalEval().validLoss() < r.baseline().validLoss() / 4,
+        r.baseline() + " -> " + r.finalEval());
+    // The same run in fp32 ends close by.
+    assertEquals(result.finalEval().validLoss(), r.finalEval().validLoss(), 0.05);
+    TrainerProgress last = run.progress().get(run.progress().size() - 1);
+    assertEquals("fp16", last.resolvedHyperparameters().get("precision"));
+    assertNotNull(last.lossScale());
+    assertNotNull(last.skippedSteps());
+    TrainingReport report = TrainingReport.read(dir.resolve("run-fp16/adapter"));
+    assertEquals("fp16", report.hyperparameters().get("precision"));
+    assertEquals(last.lossScale(), report.mixedPrecision().lossScale(), 0.0);
+    assertEquals(last.skippedSteps(), report.mixedPrecision().skippedSteps());
+    System.out.printf(
+        "E2E fp16 validation loss %.4f -> %.4f (fp32 %.4f), loss scale %.0f, %d skipped%n",
+        r.baseline().validLoss(),
+        r.finalEval().validLoss(),
+        result.finalEval().validLoss(),
+        last.lossScale(),
+        last.skippedSteps());
+  }
+
+  @Test
   void trainingLowersTheValidationLossBelowTheBaseline() {
     EvalMetrics before = result.baseline();
     EvalMetrics after = result.finalEval();
@@ -117,6 +152,8 @@ class TrainerCliTest {
     Map<String, Object> resolved = last.resolvedHyperparameters();
     assertEquals(30, ((Number) resolved.get("totalSteps")).intValue());
     assertEquals(0.01, ((Number) resolved.get("learningRate")).doubleValue());
+    assertEquals("fp32", resolved.get("precision"), "auto is fp32 on a CPU");
+    assertNull(last.lossScale());
     // Checkpoints every 10 steps, keeping the newest 2 (none after the last step).
     assertEquals(List.of(10L, 20L), last.checkpoints().stream().map(c -> c.step()).toList());
     assertNotNull(last.checkpoints().get(1).validLoss());

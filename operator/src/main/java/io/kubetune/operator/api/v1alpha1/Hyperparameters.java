@@ -124,6 +124,35 @@ public class Hyperparameters {
   @Default("auto")
   public IntOrString evalEverySteps = new IntOrString(AUTO);
 
+  /**
+   * Numeric precision of training: auto (fp16 when the trainer has a GPU, fp32 on CPU), fp32, or
+   * fp16 (frozen base weights held in fp16, trainable weights kept as fp32 master copies, dynamic
+   * loss scaling that skips steps whose gradients overflow). bf16 is not offered: the trainer's
+   * engine cannot run it.
+   */
+  @JsonPropertyDescription(
+      "Numeric precision of training: auto (fp16 when the trainer has a GPU, fp32 on CPU), fp32,"
+          + " or fp16 (frozen base weights held in fp16, trainable weights kept as fp32 master"
+          + " copies, dynamic loss scaling that skips steps whose gradients overflow). bf16 is not"
+          + " offered: the trainer's engine cannot run it.")
+  @Default("auto")
+  public Precision precision = Precision.AUTO;
+
+  /** Training precisions. */
+  public enum Precision {
+    @JsonProperty("auto")
+    AUTO,
+    @JsonProperty("fp32")
+    FP32,
+    @JsonProperty("fp16")
+    FP16;
+
+    /** The wire value. */
+    public String value() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
   /** Learning-rate schedules. */
   public enum LrScheduler {
     @JsonProperty("linear")
