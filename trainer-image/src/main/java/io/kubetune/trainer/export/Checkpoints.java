@@ -102,6 +102,79 @@ public final class Checkpoints {
     return new ResumeState(step, params, expAvg, expAvgSq);
   }
 
+  /** Writes the trainable weights of a checkpoint into its folder. */
+  @FunctionalInterface
+  public interface WeightsWriter {
+    /** Writes the weights into {@code dir}, which exists. */
+    void write(Path dir) throws IOException;
+  }
+
+  /**
+   * Writes the checkpoint of optimizer step {@code step} for a method without a LoRA adapter (full
+   * and partial fine-tuning): {@code weights} writes the trainable tensors, the rest is as {@link
+   * #write(Path, long, LoraAdapter, AdamW, String, int)}.
+   *
+   * @return the checkpoint folder
+   */
+  public static Path write(
+      Path root, long step, WeightsWriter weights, AdamW optimizer, int keepLast)
+      throws IOException {
+    Path dir = root.resolve("step-" + step);
+    Path tmp = root.resolve(".step-" + step + ".partial");
+    deleteTree(tmp);
+    Files.createDirectories(tmp);
+    weights.write(tmp);
+    SafetensorsWriter w = new SafetensorsWriter();
+    List<NDArray> m = optimizer.expAvg();
+    List<NDArray> v = optimizer.expAvgSq();
+    for (int i = 0; i < m.size(); i++) {
+      w.add("exp_avg." + i, m.get(i), DType.F32);
+      w.add("exp_avg_sq." + i, v.get(i), DType.F32);
+    }
+    w.write(tmp.resolve(OPTIMIZER_FILE));
+    JSON.writeValue(
+        tmp.resolve(STATE_FILE).toFile(),
+        Map.of("step", step, "optimizerSteps", optimizer.steps(), "parameters", m.size()));
+    deleteTree(dir);
+    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    if (keepLast > 0) {
+      List<Path> complete = complete(root);
+      for (int i = 0; i < complete.size() - keepLast; i++) {
+        deleteTree(complete.get(i));
+      }
+    }
+    return dir;
+  }
+
+  /**
+   * Reads a checkpoint written by {@link #write(Path, long, WeightsWriter, AdamW, int)} whose
+   * trainable tensors {@code names} (in training order) are in {@code weightsFile}.
+   */
+  public static ResumeState read(Path dir, String weightsFile, List<String> names)
+      throws IOException {
+    long step = JSON.readTree(dir.resolve(STATE_FILE).toFile()).get("step").asLong();
+    List<float[]> params = new ArrayList<>();
+    List<float[]> expAvg = new ArrayList<>();
+    List<float[]> expAvgSq = new ArrayList<>();
+    try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve(weightsFile));
+        SafetensorsFile opt = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
+      for (int i = 0; i < names.size(); i++) {
+        String name = names.get(i);
+        if (!weights.contains(name) || !opt.contains("exp_avg." + i)) {
+          throw new IOException(
+              dir
+                  + " does not match the trainable weights of this method (no "
+                  + name
+                  + "); set checkpointing.resume=Never");
+        }
+        params.add(weights.readFloats(name));
+        expAvg.add(opt.readFloats("exp_avg." + i));
+        expAvgSq.add(opt.readFloats("exp_avg_sq." + i));
+      }
+    }
+    return new ResumeState(step, params, expAvg, expAvgSq);
+  }
+
   private static List<Path> complete(Path root) throws IOException {
     if (!Files.isDirectory(root)) {
       return List.of();
