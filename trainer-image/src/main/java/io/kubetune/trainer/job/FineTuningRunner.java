@@ -105,7 +105,7 @@ public final class FineTuningRunner implements TrainingRunner {
       TrainingMethod method =
           TrainingMethods.create(cfg.method(), model, manager, seed, job.modelDir(), maxShardBytes);
       MethodFootprint footprint = method.footprint();
-      LOG.info("method {}: {}", method.type(), describe(footprint));
+      LOG.info("method {}", describe(footprint));
       Checkpointing ckpt = Checkpointing.of(cfg);
       ResumeState resume = ckpt.resumeState(method);
       BestAdapter best =
