@@ -144,7 +144,8 @@ public final class Contract {
             result.baseline(),
             result.finalEval(),
             result.trainLoss(),
-            result.steps());
+            result.steps(),
+            result.footprint());
     return write(shorter);
   }
 

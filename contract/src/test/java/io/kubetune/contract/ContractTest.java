@@ -1,6 +1,7 @@
 package io.kubetune.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,6 +87,33 @@ class ContractTest {
     String text = Contract.writeBounded(r);
     assertTrue(text.getBytes(StandardCharsets.UTF_8).length <= 4096);
     assertEquals(FailureReason.MODEL_INVALID, Contract.read(text, TrainerResult.class).failure());
+  }
+
+  @Test
+  void aFullModelResultKeepsItsKindAndFootprint() {
+    TrainerResult r =
+        new TrainerResult(
+            1,
+            true,
+            null,
+            "trained",
+            new AdapterInfo("/artifacts/adapters/j", "sha256:x", null, "hf://a/b", "model"),
+            null,
+            null,
+            1.5,
+            10L,
+            new MethodFootprint("full", 1000L, 1000L, 8000L, 4000L));
+    TrainerResult back = Contract.read(Contract.writeBounded(r), TrainerResult.class);
+    assertEquals(AdapterInfo.KIND_MODEL, back.adapter().kind());
+    assertTrue(AdapterInfo.isModelKind(back.adapter().kind()));
+    assertEquals(8000L, back.footprint().optimizerStateBytes());
+    // A result of an older trainer has no kind: it is an adapter.
+    TrainerResult old =
+        Contract.read(
+            "{\"schemaVersion\":1,\"succeeded\":true,\"adapter\":{\"path\":\"p\"}}",
+            TrainerResult.class);
+    assertFalse(AdapterInfo.isModelKind(old.adapter().kind()));
+    assertEquals(AdapterInfo.KIND_ADAPTER, new AdapterInfo("p", "d", 8, "b").kind());
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.kubetune.operator.adapter;
 
 import io.kubetune.contract.AdapterDigest;
+import io.kubetune.contract.AdapterInfo;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentSpec.AdapterEntry;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentSpec.LoraServingSpec;
@@ -37,6 +38,7 @@ final class AdapterSources {
     static final String WAITING_FOR_JOB = "WaitingForFineTuneJob";
     static final String JOB_FAILED = "FineTuneJobFailed";
     static final String JOB_HAS_NO_ADAPTER = "FineTuneJobHasNoAdapter";
+    static final String JOB_MADE_A_MODEL = "FineTuneJobMadeAFullModel";
     static final String NOT_ON_ARTIFACT_STORE = "AdapterNotOnArtifactStore";
     static final String STORE_NOT_MOUNTED = "ArtifactStoreNotMounted";
     static final String SPEC_INVALID = "SpecInvalid";
@@ -186,6 +188,19 @@ final class AdapterSources {
                 + jobName
                 + "' succeeded but reports no adapter path and digest in status.adapter; check"
                 + " the trainer's result");
+      }
+      if (AdapterInfo.isModelKind(status.adapter.kind)) {
+        return new Blocked(
+            e.name,
+            pin,
+            true,
+            Reasons.JOB_MADE_A_MODEL,
+            "FineTuneJob '"
+                + jobName
+                + "' used method.type full or partial and wrote a full model to "
+                + status.adapter.path
+                + ", not a LoRA adapter; serve it as a base model, or train with method.type lora"
+                + " or qlora");
       }
       uri = status.adapter.path;
       expectedDigest = status.adapter.digest;

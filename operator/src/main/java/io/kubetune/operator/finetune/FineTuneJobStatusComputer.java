@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.kubetune.contract.AdapterInfo;
 import io.kubetune.contract.CheckpointInfo;
 import io.kubetune.contract.Contract;
 import io.kubetune.contract.ContractException;
@@ -387,6 +388,7 @@ public final class FineTuneJobStatusComputer {
         a.digest = result.adapter().digest();
         a.rank = result.adapter().rank();
         a.baseModel = result.adapter().baseModel();
+        a.kind = result.adapter().kind();
         s.adapter = a;
         if (result.finalEval() != null) {
           if (s.metrics == null) {
@@ -424,7 +426,9 @@ public final class FineTuneJobStatusComputer {
     }
     s.estimatedFinishTime = null;
     String msg =
-        "adapter written to "
+        (s.adapter != null && AdapterInfo.isModelKind(s.adapter.kind)
+                ? "fine-tuned model written to "
+                : "adapter written to ")
             + (s.adapter == null ? "the artifact store" : s.adapter.path)
             + (s.adapter != null && s.adapter.digest != null ? " (" + s.adapter.digest + ")" : "");
     c.set(Conditions.READY, TRUE, Reasons.SUCCEEDED, msg)

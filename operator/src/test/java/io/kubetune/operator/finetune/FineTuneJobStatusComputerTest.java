@@ -6,10 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.kubetune.contract.AdapterInfo;
 import io.kubetune.contract.Contract;
+import io.kubetune.contract.EvalMetrics;
+import io.kubetune.contract.MethodFootprint;
 import io.kubetune.contract.TrainerProgress;
+import io.kubetune.contract.TrainerResult;
 import io.kubetune.contract.TrainerStage;
 import io.kubetune.operator.api.v1alpha1.Conditions;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
@@ -157,6 +163,82 @@ class FineTuneJobStatusComputerTest {
                 failed, List.of(), T0.plus(FineTuneJobStatusComputer.POD_REPORT_GRACE))
             .state(),
         "a pod that never shows up does not block the job forever");
+  }
+
+  @Test
+  void aFullFineTuningResultIsRecordedAsAModelNotAnAdapter() {
+    FineTuneJob job = job();
+    Job done =
+        new JobBuilder()
+            .withNewMetadata()
+            .withName("j-trainer")
+            .endMetadata()
+            .withNewStatus()
+            .withSucceeded(1)
+            .withCompletionTime(T0.plusSeconds(60).toString())
+            .addNewCondition()
+            .withType("Complete")
+            .withStatus("True")
+            .withLastTransitionTime(T0.plusSeconds(60).toString())
+            .endCondition()
+            .endStatus()
+            .build();
+    TrainerResult result =
+        new TrainerResult(
+            Contract.SCHEMA_VERSION,
+            true,
+            null,
+            "trained 30 steps (full: ...)",
+            new AdapterInfo(
+                "/artifacts/adapters/j",
+                "sha256:" + "ab".repeat(32),
+                null,
+                "hf://org/base",
+                AdapterInfo.KIND_MODEL),
+            new EvalMetrics(4.0, 0.1),
+            new EvalMetrics(1.0, 0.9),
+            0.9,
+            30L,
+            new MethodFootprint("full", 1000L, 1000L, 8000L, 4000L));
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName("j-trainer-abc")
+            .withCreationTimestamp(T0.toString())
+            .endMetadata()
+            .withNewStatus()
+            .withPhase("Succeeded")
+            .addNewContainerStatus()
+            .withName(TrainerPods.CONTAINER)
+            .withNewState()
+            .withNewTerminated()
+            .withExitCode(0)
+            .withReason("Completed")
+            .withMessage(Contract.writeBounded(result))
+            .endTerminated()
+            .endState()
+            .endContainerStatus()
+            .endStatus()
+            .build();
+    FineTuneJobStatus s =
+        FineTuneJobStatusComputer.compute(
+            new Observed(
+                job,
+                List.of(),
+                "store",
+                null,
+                null,
+                List.of(),
+                done,
+                List.of(pod),
+                null,
+                T0.plusSeconds(61)));
+    assertEquals(Phase.Succeeded, s.phase);
+    assertEquals(AdapterInfo.KIND_MODEL, s.adapter.kind);
+    assertNull(s.adapter.rank);
+    assertEquals("sha256:" + "ab".repeat(32), s.adapter.digest);
+    String ready = Cluster.condition(s, Conditions.READY).get().getMessage();
+    assertTrue(ready.startsWith("fine-tuned model written to "), ready);
   }
 
   private static ConfigMap progress(String text) {

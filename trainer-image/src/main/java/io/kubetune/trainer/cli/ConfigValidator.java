@@ -283,6 +283,31 @@ public final class ConfigValidator {
     if (m.trainableModules() != null && m.trainableModules().isEmpty()) {
       problem("method.trainableModules", "is empty", "list module names or remove it");
     }
+    if (type.equals("partial") && m.trainableLayers() == null && m.trainableModules() == null) {
+      problem(
+          "method.trainableLayers",
+          "method.type partial needs trainableLayers or trainableModules",
+          "set trainableLayers (e.g. 2: the top two layers train) or list trainableModules");
+    }
+    if (type.equals("full") || type.equals("partial")) {
+      // LoRA settings on a method without an adapter are a mistake the user should hear about.
+      String loraField =
+          m.rank() != null
+              ? "method.rank"
+              : m.alpha() != null
+                  ? "method.alpha"
+                  : m.dropout() != null
+                      ? "method.dropout"
+                      : m.targetModules() != null
+                          ? "method.targetModules"
+                          : m.useRslora() != null ? "method.useRslora" : null;
+      if (loraField != null) {
+        problem(
+            loraField,
+            "only applies to method.type lora or qlora, not " + type,
+            "remove it or set method.type to lora");
+      }
+    }
   }
 
   private void hyperparameters(TrainerConfig.Hyperparameters h) {

@@ -2,7 +2,7 @@ package io.kubetune.trainer.cli;
 
 import io.kubetune.trainer.job.AdapterEvaluation;
 import io.kubetune.trainer.job.DatasetCheck;
-import io.kubetune.trainer.job.LoraTrainingRunner;
+import io.kubetune.trainer.job.FineTuningRunner;
 import io.kubetune.trainer.job.ModelGeneration;
 import io.kubetune.trainer.report.KubernetesEnvironment;
 import io.kubetune.trainer.report.TerminationMessage;
@@ -49,7 +49,7 @@ public record TrainerServices(
     // SIGTERM during a download stops it between chunks; the partial file resumes next time.
     ModelSource source = new ModelSource(env, b -> b.optCancelled(stop::isStopRequested));
     return new TrainerServices(
-        new LoraTrainingRunner(),
+        new FineTuningRunner(),
         new DatasetCheck(),
         new ModelGeneration(),
         new AdapterEvaluation(),

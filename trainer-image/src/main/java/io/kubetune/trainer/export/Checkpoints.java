@@ -95,56 +95,14 @@ public final class Checkpoints {
       String baseModel,
       int keepLast)
       throws IOException {
-    Path dir = root.resolve("step-" + step);
-    Path tmp = root.resolve(".step-" + step + PARTIAL_SUFFIX);
-    Files.createDirectories(root);
-    deletePartials(root);
-    PeftAdapter.export(adapter, tmp, baseModel);
-    SafetensorsWriter w = new SafetensorsWriter();
-    List<NDArray> m = optimizer.expAvg();
-    List<NDArray> v = optimizer.expAvgSq();
-    for (int i = 0; i < m.size(); i++) {
-      w.add("exp_avg." + i, m.get(i), DType.F32);
-      w.add("exp_avg_sq." + i, v.get(i), DType.F32);
-    }
-    w.write(tmp.resolve(OPTIMIZER_FILE));
-    PausePoints.reached(PausePoints.CHECKPOINT_WRITE, step, () -> false);
-    Map<String, Object> state = new LinkedHashMap<>();
-    state.put("step", step);
-    state.put("optimizerSteps", optimizer.steps());
-    state.put("parameters", m.size());
-    if (scaler != null) {
-      GradScaler.State s = scaler.state();
-      state.put(
-          "lossScaler",
-          Map.of(
-              "scale", s.scale(),
-              "growthTracker", s.growthTracker(),
-              "skippedSteps", s.skippedSteps()));
-    }
-    state.put("format", FORMAT);
-    state.put("files", manifest(tmp));
-    JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
-    syncTree(tmp);
-    if (Files.exists(dir)) {
-      retire(root, dir); // a damaged checkpoint of this step, skipped on resume
-    }
-    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-    sync(root);
-    for (Path later : complete(root)) {
-      if (stepOf(later) > step) {
-        LOG.info("deleting {}: this run recomputes step {}", later, stepOf(later));
-        retire(root, later);
-      }
-    }
-    if (keepLast > 0) {
-      List<Path> complete = complete(root);
-      for (int i = 0; i < complete.size() - keepLast; i++) {
-        retire(root, complete.get(i));
-      }
-    }
-    PausePoints.reached(PausePoints.CHECKPOINT_WRITTEN, step, () -> false);
-    return dir;
+    return write(
+        root,
+        step,
+        PeftAdapter.WEIGHTS_FILE,
+        dir -> PeftAdapter.export(adapter, dir, baseModel),
+        optimizer,
+        scaler,
+        keepLast);
   }
 
   /**
@@ -155,7 +113,7 @@ public final class Checkpoints {
     List<Path> complete = complete(root);
     for (int i = complete.size() - 1; i >= 0; i--) {
       try {
-        verify(complete.get(i));
+        verify(complete.get(i), null);
         return Optional.of(complete.get(i));
       } catch (CorruptCheckpointException e) {
         warnSkipped(e);
@@ -173,11 +131,31 @@ public final class Checkpoints {
    */
   public static Optional<ResumeState> readLatest(Path root, LoraAdapter adapter)
       throws IOException {
+    return readLatest(root, dir -> read(dir, adapter));
+  }
+
+  /** Reads one checkpoint folder; {@link #readLatest(Path, Reader)} tries them newest first. */
+  @FunctionalInterface
+  public interface Reader {
+    /**
+     * Reads the checkpoint in {@code dir}.
+     *
+     * @throws CorruptCheckpointException when it is incomplete or damaged (skipped)
+     * @throws IOException when it does not fit this run (an error), or on an I/O error
+     */
+    ResumeState read(Path dir) throws IOException;
+  }
+
+  /**
+   * The state of the newest intact checkpoint under {@code root}, read by {@code reader}. Corrupt
+   * checkpoints (see the class comment) are skipped with a warning and never loaded.
+   */
+  public static Optional<ResumeState> readLatest(Path root, Reader reader) throws IOException {
     List<Path> complete = complete(root);
     for (int i = complete.size() - 1; i >= 0; i--) {
       Path dir = complete.get(i);
       try {
-        ResumeState state = read(dir, adapter);
+        ResumeState state = reader.read(dir);
         LOG.info("resuming from {} (step {})", dir, state.step());
         return Optional.of(state);
       } catch (CorruptCheckpointException e) {
@@ -195,64 +173,18 @@ public final class Checkpoints {
    * @throws IOException when it does not fit {@code adapter}
    */
   public static ResumeState read(Path dir, LoraAdapter adapter) throws IOException {
-    JsonNode state = verify(dir);
-    long step = state.get("step").asLong();
-    JsonNode ls = state.get("lossScaler");
-    GradScaler.State scaler =
-        ls == null
-            ? null
-            : new GradScaler.State(
-                (float) ls.get("scale").asDouble(),
-                ls.get("growthTracker").asInt(),
-                ls.get("skippedSteps").asLong());
-    List<float[]> params = new ArrayList<>();
-    List<float[]> expAvg = new ArrayList<>();
-    List<float[]> expAvgSq = new ArrayList<>();
-    try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve(PeftAdapter.WEIGHTS_FILE));
-        SafetensorsFile opt = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
-      int i = 0;
-      for (Map.Entry<String, NDArray> e : adapter.namedParameters().entrySet()) {
-        String name = e.getKey();
-        long size = e.getValue().size();
-        if (!weights.contains(name) || !opt.contains("exp_avg." + i)) {
-          throw new IOException(
-              dir
-                  + " does not match this adapter (no "
-                  + name
-                  + "); set checkpointing.resume=Never");
-        }
-        float[] p = weights.readFloats(name);
-        if (p.length != size) {
-          throw new IOException(
-              dir
-                  + " does not match this adapter ("
-                  + name
-                  + " has "
-                  + p.length
-                  + " values, the adapter "
-                  + size
-                  + "); set checkpointing.resume=Never");
-        }
-        params.add(p);
-        expAvg.add(opt.readFloats("exp_avg." + i));
-        expAvgSq.add(opt.readFloats("exp_avg_sq." + i));
-        i++;
-      }
-    } catch (SafetensorsException e) {
-      // The manifest matched, so the file was written this way: still, never load it.
-      throw new CorruptCheckpointException(dir, e.getMessage(), e);
-    }
-    return new ResumeState(step, params, expAvg, expAvgSq, scaler);
+    return read(dir, PeftAdapter.WEIGHTS_FILE, sizes(adapter.namedParameters()));
   }
 
   /**
    * Checks that {@code dir} holds a readable state file and every file it lists, with the listed
-   * size and SHA-256.
+   * size and SHA-256, among them the optimizer state and {@code weightsFile} (null: the weights
+   * file the state file names).
    *
    * @return the parsed state file
    * @throws CorruptCheckpointException when it does not
    */
-  static JsonNode verify(Path dir) throws IOException {
+  static JsonNode verify(Path dir, String weightsFile) throws IOException {
     JsonNode state;
     try {
       state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
@@ -285,7 +217,9 @@ public final class Checkpoints {
         throw new CorruptCheckpointException(dir, f.getKey() + " does not match its SHA-256");
       }
     }
-    for (String required : List.of(PeftAdapter.WEIGHTS_FILE, OPTIMIZER_FILE)) {
+    String weights =
+        weightsFile != null ? weightsFile : state.path("weights").asText(PeftAdapter.WEIGHTS_FILE);
+    for (String required : List.of(weights, OPTIMIZER_FILE)) {
       if (!files.has(required)) {
         throw new CorruptCheckpointException(dir, STATE_FILE + " does not list " + required);
       }
@@ -388,6 +322,155 @@ public final class Checkpoints {
     deleteTree(doomed);
     Files.move(checkpoint, doomed, StandardCopyOption.ATOMIC_MOVE);
     deleteTree(doomed);
+  }
+
+  /** Writes the trainable weights of a checkpoint into its folder. */
+  @FunctionalInterface
+  public interface WeightsWriter {
+    /** Writes the weights into {@code dir}, which exists. */
+    void write(Path dir) throws IOException;
+  }
+
+  /**
+   * Writes the checkpoint of optimizer step {@code step} of any method: {@code weights} writes the
+   * trainable tensors into {@code weightsFile} (a PEFT adapter for LoRA and QLoRA, the trained
+   * tensors for full and partial fine-tuning); the optimizer moments, the loss-scaler state of an
+   * fp16 run ({@code scaler} null in fp32) and the file manifest are added here. The folder is
+   * written under a temporary name, synced, then renamed; only the newest {@code keepLast} complete
+   * checkpoints are kept, and checkpoints of later steps are deleted (this run recomputes them).
+   *
+   * @return the checkpoint folder
+   */
+  public static Path write(
+      Path root,
+      long step,
+      String weightsFile,
+      WeightsWriter weights,
+      AdamW optimizer,
+      GradScaler scaler,
+      int keepLast)
+      throws IOException {
+    Path dir = root.resolve("step-" + step);
+    Path tmp = root.resolve(".step-" + step + PARTIAL_SUFFIX);
+    Files.createDirectories(root);
+    deletePartials(root);
+    Files.createDirectories(tmp);
+    weights.write(tmp);
+    if (!Files.isRegularFile(tmp.resolve(weightsFile))) {
+      throw new IOException("the checkpoint's weights were not written to " + weightsFile);
+    }
+    SafetensorsWriter w = new SafetensorsWriter();
+    List<NDArray> m = optimizer.expAvg();
+    List<NDArray> v = optimizer.expAvgSq();
+    for (int i = 0; i < m.size(); i++) {
+      w.add("exp_avg." + i, m.get(i), DType.F32);
+      w.add("exp_avg_sq." + i, v.get(i), DType.F32);
+    }
+    w.write(tmp.resolve(OPTIMIZER_FILE));
+    PausePoints.reached(PausePoints.CHECKPOINT_WRITE, step, () -> false);
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("step", step);
+    state.put("optimizerSteps", optimizer.steps());
+    state.put("parameters", m.size());
+    if (scaler != null) {
+      GradScaler.State s = scaler.state();
+      state.put(
+          "lossScaler",
+          Map.of(
+              "scale", s.scale(),
+              "growthTracker", s.growthTracker(),
+              "skippedSteps", s.skippedSteps()));
+    }
+    state.put("weights", weightsFile);
+    state.put("format", FORMAT);
+    state.put("files", manifest(tmp));
+    JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
+    syncTree(tmp);
+    if (Files.exists(dir)) {
+      retire(root, dir); // a damaged checkpoint of this step, skipped on resume
+    }
+    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    sync(root);
+    for (Path later : complete(root)) {
+      if (stepOf(later) > step) {
+        LOG.info("deleting {}: this run recomputes step {}", later, stepOf(later));
+        retire(root, later);
+      }
+    }
+    if (keepLast > 0) {
+      List<Path> complete = complete(root);
+      for (int i = 0; i < complete.size() - keepLast; i++) {
+        retire(root, complete.get(i));
+      }
+    }
+    PausePoints.reached(PausePoints.CHECKPOINT_WRITTEN, step, () -> false);
+    return dir;
+  }
+
+  /**
+   * Reads a checkpoint written by {@link #write(Path, long, String, WeightsWriter, AdamW,
+   * GradScaler, int)} whose trainable tensors, in training order, are named and sized by {@code
+   * sizes}, after checking every file against the manifest.
+   *
+   * @throws CorruptCheckpointException when the checkpoint is incomplete or damaged
+   * @throws IOException when it does not fit the trainable tensors (another method or config)
+   */
+  public static ResumeState read(Path dir, String weightsFile, Map<String, Long> sizes)
+      throws IOException {
+    JsonNode state = verify(dir, weightsFile);
+    long step = state.get("step").asLong();
+    JsonNode ls = state.get("lossScaler");
+    GradScaler.State scaler =
+        ls == null
+            ? null
+            : new GradScaler.State(
+                (float) ls.get("scale").asDouble(),
+                ls.get("growthTracker").asInt(),
+                ls.get("skippedSteps").asLong());
+    List<float[]> params = new ArrayList<>();
+    List<float[]> expAvg = new ArrayList<>();
+    List<float[]> expAvgSq = new ArrayList<>();
+    try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve(weightsFile));
+        SafetensorsFile opt = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
+      int i = 0;
+      for (Map.Entry<String, Long> e : sizes.entrySet()) {
+        String name = e.getKey();
+        if (!weights.contains(name) || !opt.contains("exp_avg." + i)) {
+          throw new IOException(
+              dir
+                  + " does not match the trainable weights of this run (no "
+                  + name
+                  + "); set checkpointing.resume=Never");
+        }
+        float[] p = weights.readFloats(name);
+        if (p.length != e.getValue()) {
+          throw new IOException(
+              dir
+                  + " does not match the trainable weights of this run ("
+                  + name
+                  + " has "
+                  + p.length
+                  + " values, this run "
+                  + e.getValue()
+                  + "); set checkpointing.resume=Never");
+        }
+        params.add(p);
+        expAvg.add(opt.readFloats("exp_avg." + i));
+        expAvgSq.add(opt.readFloats("exp_avg_sq." + i));
+        i++;
+      }
+    } catch (SafetensorsException e) {
+      // The manifest matched, so the file was written this way: still, never load it.
+      throw new CorruptCheckpointException(dir, e.getMessage(), e);
+    }
+    return new ResumeState(step, params, expAvg, expAvgSq, scaler);
+  }
+
+  /** The sizes of the arrays, by name, in order. */
+  public static Map<String, Long> sizes(Map<String, NDArray> arrays) {
+    Map<String, Long> sizes = new LinkedHashMap<>();
+    arrays.forEach((name, a) -> sizes.put(name, a.size()));
+    return sizes;
   }
 
   private static List<Path> complete(Path root) throws IOException {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.kubetune.contract.AdapterInfo;
 import io.kubetune.contract.DatasetReport;
+import io.kubetune.contract.MethodFootprint;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.train.EvalRecord;
@@ -22,13 +23,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code training_report.json}, written next to the adapter: what was trained, how, on what, and
- * how it went, so a user can judge an adapter without the cluster that made it.
+ * {@code training_report.json}, written next to the adapter (or, for full and partial fine-tuning,
+ * the exported model): what was trained, how, on what, and how it went, so a user can judge the
+ * output without the cluster that made it.
  *
  * @param schemaVersion 1
  * @param baseModel base model URI
- * @param adapter the exported adapter (path, digest, rank)
- * @param lora the LoRA settings with the resolved module list
+ * @param adapter the exported adapter or model (path, digest, rank, kind)
+ * @param lora the LoRA settings with the resolved module list; null for full and partial
  * @param hyperparameters resolved hyperparameters
  * @param dataset dataset statistics, when known
  * @param baseline evaluation before training
@@ -41,6 +43,9 @@ import java.util.Map;
  * @param evalHistory every evaluation, baseline first
  * @param timings wall-clock figures
  * @param mixedPrecision loss scaling of an fp16 run, or null in fp32
+ * @param footprint method, trainable parameters, optimizer state and base-weight bytes
+ * @param trainableModules for partial: the tensors that trained; null otherwise
+ * @param baseWeightMemory for qlora: the measured resident bytes of the NF4 base; null otherwise
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingReport(
@@ -59,7 +64,10 @@ public record TrainingReport(
     List<StepRecord> stepHistory,
     List<EvalRecord> evalHistory,
     Timings timings,
-    MixedPrecision mixedPrecision) {
+    MixedPrecision mixedPrecision,
+    MethodFootprint footprint,
+    List<String> trainableModules,
+    Map<String, Object> baseWeightMemory) {
 
   /** File name inside the adapter folder. */
   public static final String FILE = "training_report.json";
@@ -87,7 +95,21 @@ public record TrainingReport(
       boolean useRslora,
       List<String> targetModules,
       List<String> modules,
-      long trainableParameters) {}
+      long trainableParameters) {
+
+    /** The settings of an applied adapter. */
+    public static Lora of(LoraAdapter adapter) {
+      LoraConfig c = adapter.config();
+      return new Lora(
+          c.rank(),
+          c.alpha(),
+          c.dropout(),
+          c.useRslora(),
+          c.targetModules(),
+          List.copyOf(adapter.layers().keySet()),
+          adapter.parameterCount());
+    }
+  }
 
   /**
    * Loss scaling of an fp16 run.
@@ -118,7 +140,7 @@ public record TrainingReport(
       long trainedTokens,
       double tokensPerSecond) {}
 
-  /** Assembles the report of a finished run. */
+  /** Assembles the report of a finished LoRA run. */
   public static TrainingReport of(
       TrainingResult result,
       LoraAdapter adapter,
@@ -127,16 +149,43 @@ public record TrainingReport(
       DatasetReport dataset,
       Instant startedAt,
       Instant finishedAt) {
-    LoraConfig c = adapter.config();
-    Lora lora =
-        new Lora(
-            c.rank(),
-            c.alpha(),
-            c.dropout(),
-            c.useRslora(),
-            c.targetModules(),
-            List.copyOf(adapter.layers().keySet()),
-            adapter.parameterCount());
+    return of(
+        result,
+        Lora.of(adapter),
+        new MethodFootprint(
+            "lora",
+            adapter.parameterCount(),
+            null,
+            2L * Float.BYTES * adapter.parameterCount(),
+            null),
+        null,
+        null,
+        exported,
+        baseModel,
+        dataset,
+        startedAt,
+        finishedAt);
+  }
+
+  /**
+   * Assembles the report of a finished run of any method.
+   *
+   * @param lora LoRA settings, or null for full and partial
+   * @param footprint what the method cost
+   * @param trainableModules tensors that trained (partial), or null
+   * @param baseWeightMemory NF4 base measurements (qlora), or null
+   */
+  public static TrainingReport of(
+      TrainingResult result,
+      Lora lora,
+      MethodFootprint footprint,
+      List<String> trainableModules,
+      Map<String, Object> baseWeightMemory,
+      AdapterInfo exported,
+      String baseModel,
+      DatasetReport dataset,
+      Instant startedAt,
+      Instant finishedAt) {
     Timings timings =
         new Timings(
             startedAt.toString(),
@@ -165,7 +214,10 @@ public record TrainingReport(
         result.lossScale() == null
             ? null
             : new MixedPrecision(
-                result.precision().value(), result.lossScale(), result.skippedSteps()));
+                result.precision().value(), result.lossScale(), result.skippedSteps()),
+        footprint,
+        trainableModules,
+        baseWeightMemory);
   }
 
   private static Map<String, Object> hyperparameters(TrainingResult result) {

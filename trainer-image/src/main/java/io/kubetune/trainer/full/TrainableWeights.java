@@ -56,7 +56,7 @@ public final class TrainableWeights {
     int layers = model.config().numHiddenLayers();
     if (topLayers < 0 || topLayers > layers) {
       throw new IllegalArgumentException(
-          "method.partial.trainableLayers must be between 0 and "
+          "method.trainableLayers must be between 0 and "
               + layers
               + " (the model's num_hidden_layers), got "
               + topLayers);
@@ -72,7 +72,7 @@ public final class TrainableWeights {
     for (String module : modules == null ? List.<String>of() : modules) {
       String wanted = module.strip();
       if (wanted.isEmpty()) {
-        throw new IllegalArgumentException("method.partial.modules holds an empty module name");
+        throw new IllegalArgumentException("method.trainableModules holds an empty module name");
       }
       boolean found = false;
       for (String name : model.weightNames()) {
@@ -83,7 +83,7 @@ public final class TrainableWeights {
       }
       if (!found) {
         throw new IllegalArgumentException(
-            "method.partial.modules: '"
+            "method.trainableModules: '"
                 + wanted
                 + "' matches no weight of the model; use names such as lm_head, model.norm,"
                 + " model.embed_tokens, mlp, self_attn, q_proj or layers.0.mlp");
@@ -91,7 +91,8 @@ public final class TrainableWeights {
     }
     if (names.isEmpty()) {
       throw new IllegalArgumentException(
-          "method.partial selects nothing to train; set trainableLayers >= 1 or list modules");
+          "method.type partial selects nothing to train; set method.trainableLayers >= 1 or list"
+              + " method.trainableModules");
     }
     return mark(model, names);
   }

@@ -27,10 +27,10 @@ public final class AdapterEvaluation implements Evaluation {
         LlamaModel model = Models.load(modelDir, manager)) {
       int maxSeqLength = AutoHyperparameters.maxSeqLength(config.hyperparameters(), model.config());
       long seed = AutoHyperparameters.seed(config.hyperparameters());
-      PreparedDataset data = LoraTrainingRunner.prepare(config, modelDir, maxSeqLength, seed);
+      PreparedDataset data = FineTuningRunner.prepare(config, modelDir, maxSeqLength, seed);
       if (!data.report().valid()) {
         throw new TrainerFailureException(
-            FailureReason.DATASET_INVALID, LoraTrainingRunner.invalid(data.report()));
+            FailureReason.DATASET_INVALID, FineTuningRunner.invalid(data.report()));
       }
       List<TrainingExample> valid = Evaluator.examples(data.validation());
       if (valid.isEmpty()) {

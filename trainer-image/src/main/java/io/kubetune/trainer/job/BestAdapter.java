@@ -1,12 +1,8 @@
 package io.kubetune.trainer.job;
 
-import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.contract.EvalMetrics;
-import io.kubetune.trainer.export.PeftAdapter;
-import io.kubetune.trainer.lora.LoraAdapter;
-import io.kubetune.trainer.safetensors.SafetensorsFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,8 +13,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The adapter with the lowest validation loss so far, kept on disk in {@code <checkpointDir>/best/}
- * ({@code best.json} written last).
+ * The trainable weights (an adapter, or the tensors full and partial fine-tuning train) with the
+ * lowest validation loss so far, kept on disk in {@code <checkpointDir>/best/} ({@code best.json}
+ * written last).
  *
  * <p>The training loop keeps its best weights in memory only, so a run that resumes after a stop
  * would forget an evaluation from before the stop that beats every later one. The runner saves each
@@ -81,15 +78,15 @@ final class BestAdapter {
     return step;
   }
 
-  /** Saves the adapter's current weights when {@code eval} beats the best on disk. */
-  void offer(long atStep, EvalMetrics eval, LoraAdapter adapter, String baseModel)
+  /** Saves the method's current weights when {@code eval} beats the best on disk. */
+  void offer(long atStep, EvalMetrics eval, TrainingMethod method, String baseModel)
       throws IOException {
     if (eval == null || (metrics != null && !(eval.validLoss() < metrics.validLoss()))) {
       return;
     }
     Path tmp = dir.resolveSibling("." + DIR + ".partial");
     deleteTree(tmp);
-    PeftAdapter.export(adapter, tmp, baseModel);
+    method.saveWeights(tmp, baseModel);
     JSON.writeValue(
         tmp.resolve(STATE).toFile(),
         Map.of(
@@ -109,13 +106,9 @@ final class BestAdapter {
     metrics = eval;
   }
 
-  /** Puts the saved weights into the adapter's arrays. */
-  void restoreInto(LoraAdapter adapter) throws IOException {
-    try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(PeftAdapter.WEIGHTS_FILE))) {
-      for (Map.Entry<String, NDArray> e : adapter.namedParameters().entrySet()) {
-        e.getValue().set(f.readFloats(e.getKey()));
-      }
-    }
+  /** Puts the saved weights into the method's arrays. */
+  void restoreInto(TrainingMethod method) throws IOException {
+    method.loadWeights(dir);
   }
 
   private static Path previous(Path dir) {

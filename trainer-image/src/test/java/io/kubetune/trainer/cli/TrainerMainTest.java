@@ -305,7 +305,7 @@ class TrainerMainTest {
   void defaultsRunTheRealImplementations() {
     TrainerServices d = TrainerServices.defaults();
 
-    assertTrue(d.training() instanceof io.kubetune.trainer.job.LoraTrainingRunner);
+    assertTrue(d.training() instanceof io.kubetune.trainer.job.FineTuningRunner);
     assertTrue(d.datasetValidation() instanceof io.kubetune.trainer.job.DatasetCheck);
     assertTrue(d.generation() instanceof io.kubetune.trainer.job.ModelGeneration);
     assertTrue(d.evaluation() instanceof io.kubetune.trainer.job.AdapterEvaluation);

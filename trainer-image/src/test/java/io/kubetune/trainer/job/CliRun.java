@@ -7,6 +7,7 @@ import io.kubetune.contract.TrainerProgress;
 import io.kubetune.trainer.cli.StopSignal;
 import io.kubetune.trainer.cli.TrainerMain;
 import io.kubetune.trainer.cli.TrainerServices;
+import io.kubetune.trainer.cli.TrainingRunner;
 import io.kubetune.trainer.report.KubernetesEnvironment;
 import io.kubetune.trainer.report.TerminationMessage;
 import io.kubetune.trainer.safetensors.SafetensorsFile;
@@ -59,12 +60,19 @@ final class CliRun {
    */
   static CliRun run(Path work, StopSignal stop, Consumer<String> onLine, String... args)
       throws IOException {
+    return run(work, new FineTuningRunner(), stop, onLine, args);
+  }
+
+  /** Runs the command line with a given {@code train} implementation. */
+  static CliRun run(
+      Path work, TrainingRunner runner, StopSignal stop, Consumer<String> onLine, String... args)
+      throws IOException {
     Path termination = Files.createTempFile(work, "termination", ".log");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     TrainerServices services =
         new TrainerServices(
-            new LoraTrainingRunner(),
+            runner,
             new DatasetCheck(),
             new ModelGeneration(),
             new AdapterEvaluation(),

@@ -209,18 +209,28 @@ public class FineTuneJobStatus {
   /** The trained adapter. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Adapter {
-    /** Folder of the PEFT adapter. */
+    /** Folder of the PEFT adapter, or of the full model for method.type full and partial. */
     @JsonPropertyDescription(
         "Folder of the PEFT adapter (adapter_config.json, adapter_model.safetensors) on the"
-            + " artifact volume.")
+            + " artifact volume; for method.type full or partial (kind model), the folder of the"
+            + " fine-tuned Hugging Face model (config.json, model*.safetensors, tokenizer).")
     public String path;
 
-    /** sha256 digest of the adapter files. */
-    @JsonPropertyDescription("sha256:<hex> over adapter_config.json and adapter_model.safetensors.")
+    /** sha256 digest of the adapter files, or of the model files for kind model. */
+    @JsonPropertyDescription(
+        "sha256:<hex> over adapter_config.json and adapter_model.safetensors; for kind model,"
+            + " over config.json and the model*.safetensors files in name order.")
     public String digest;
 
+    /** adapter or model. */
+    @JsonPropertyDescription(
+        "What was written: adapter (a PEFT LoRA adapter, methods lora and qlora) or model (a full"
+            + " Hugging Face model, methods full and partial, which AdapterDeployments cannot"
+            + " hot-load). Absent means adapter.")
+    public String kind;
+
     /** LoRA rank. */
-    @JsonPropertyDescription("LoRA rank of the adapter.")
+    @JsonPropertyDescription("LoRA rank of the adapter; absent for a full model.")
     public Integer rank;
 
     /** Base model the adapter belongs to. */

@@ -1,7 +1,6 @@
 package io.kubetune.trainer.job;
 
 import ai.djl.ndarray.NDManager;
-import io.kubetune.contract.AdapterDigest;
 import io.kubetune.contract.AdapterInfo;
 import io.kubetune.contract.CheckpointInfo;
 import io.kubetune.contract.Contract;
@@ -9,6 +8,7 @@ import io.kubetune.contract.DatasetError;
 import io.kubetune.contract.DatasetReport;
 import io.kubetune.contract.EvalMetrics;
 import io.kubetune.contract.FailureReason;
+import io.kubetune.contract.MethodFootprint;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.contract.TrainerResult;
 import io.kubetune.contract.TrainerStage;
@@ -20,10 +20,8 @@ import io.kubetune.trainer.data.DatasetPipeline;
 import io.kubetune.trainer.data.PreparedDataset;
 import io.kubetune.trainer.export.Checkpoints;
 import io.kubetune.trainer.export.PausePoints;
-import io.kubetune.trainer.export.PeftAdapter;
 import io.kubetune.trainer.export.TrainingReport;
-import io.kubetune.trainer.lora.LoraAdapter;
-import io.kubetune.trainer.lora.LoraConfig;
+import io.kubetune.trainer.full.HfModelExporter;
 import io.kubetune.trainer.model.LlamaModel;
 import io.kubetune.trainer.train.CausalLm;
 import io.kubetune.trainer.train.EvalRecord;
@@ -52,11 +50,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code train}: loads the base model, prepares the dataset, resolves {@code auto} hyperparameters,
- * applies LoRA, resumes from the newest checkpoint, runs {@link FineTuner}, exports the PEFT
- * adapter with {@code training_report.json} and returns the result summary.
+ * sets the model up for {@code method.type} ({@link TrainingMethods}: LoRA, QLoRA on an NF4 base,
+ * full or partial fine-tuning), resumes from the newest checkpoint, runs {@link FineTuner}, exports
+ * the PEFT adapter (lora, qlora) or the full HF model (full, partial) with {@code
+ * training_report.json} and returns the result summary.
  */
-public final class LoraTrainingRunner implements TrainingRunner {
-  private static final Logger LOG = LoggerFactory.getLogger(LoraTrainingRunner.class);
+public final class FineTuningRunner implements TrainingRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(FineTuningRunner.class);
 
   /** Checkpoint interval when {@code checkpointing.everySteps} is not set. */
   static final int DEFAULT_CHECKPOINT_EVERY_STEPS = 50;
@@ -64,11 +64,22 @@ public final class LoraTrainingRunner implements TrainingRunner {
   /** Checkpoints kept when {@code checkpointing.keepLast} is not set. */
   static final int DEFAULT_KEEP_LAST = 2;
 
+  private final long maxShardBytes;
+
+  /** The production runner: full-model exports are split into 5 GB shards as transformers does. */
+  public FineTuningRunner() {
+    this(HfModelExporter.DEFAULT_MAX_SHARD_BYTES);
+  }
+
+  /** A runner whose full-model exports are split above {@code maxShardBytes}. */
+  public FineTuningRunner(long maxShardBytes) {
+    this.maxShardBytes = maxShardBytes;
+  }
+
   @Override
   public TrainerResult train(TrainingJob job) throws Exception {
     Instant started = Instant.now();
     TrainerConfig cfg = job.config();
-    checkMethod(cfg.method());
     ProgressBridge progress = new ProgressBridge(job.progress());
     String baseModel = baseModelName(cfg.baseModel());
     try (NDManager manager = NDManager.newBaseManager();
@@ -95,17 +106,21 @@ public final class LoraTrainingRunner implements TrainingRunner {
       resolved.put("precision", precision.value());
       progress.resolved(resolved, opts.totalSteps(train.size()));
 
-      LoraAdapter adapter = applyLora(cfg.method(), model, manager, seed);
+      TrainingMethod method =
+          TrainingMethods.create(cfg.method(), model, manager, seed, job.modelDir(), maxShardBytes);
       GradScaler scaler = null;
       if (precision == Precision.FP16) {
-        // After LoRA is applied: only the frozen base goes to fp16, the adapter stays fp32.
+        // After the method chose what trains: only frozen weights go to fp16, trainable ones keep
+        // fp32 master copies.
         long bytes = model.useFp16Compute();
         scaler = GradScaler.builder().build();
         LOG.info("fp16 mixed precision: base weights hold {} bytes", bytes);
       }
       GradScaler lossScaler = scaler;
+      MethodFootprint footprint = method.footprint();
+      LOG.info("method {}", describe(footprint));
       Checkpointing ckpt = Checkpointing.of(cfg);
-      ResumeState resume = ckpt.resumeState(adapter);
+      ResumeState resume = ckpt.resumeState(method);
       BestAdapter best =
           !ckpt.enabled()
               ? null
@@ -115,10 +130,11 @@ public final class LoraTrainingRunner implements TrainingRunner {
       progress.checkpoints(ckpt.list(Map.of()));
       EvalMetrics baseline = null;
       if (resume != null && !valid.isEmpty()) {
-        // The loop evaluates the baseline only on a fresh start; the fresh adapter (B = 0) still
-        // computes the base model, so the resumed run reports the same baseline.
+        // The loop evaluates the baseline only on a fresh start. The weights of the checkpoint are
+        // put in by the loop; until then a fresh adapter (B = 0) or the untouched base weights
+        // still compute the base model, so the resumed run reports the same baseline.
         progress.stage(TrainerStage.EVALUATING);
-        adapter.setTraining(false);
+        method.setTraining(false);
         baseline = Evaluator.evaluate(CausalLm.of(model), valid, opts, manager);
         progress.onEval(
             new EvalRecord(0, baseline.validLoss(), baseline.validTokenAccuracy(), 0), true);
@@ -131,8 +147,8 @@ public final class LoraTrainingRunner implements TrainingRunner {
             FineTuner.run(
                 FineTuner.TrainingJob.builder()
                     .setModel(CausalLm.of(model))
-                    .setParameters(adapter.parameters())
-                    .optTrainingMode(adapter::setTraining)
+                    .setParameters(method.parameters())
+                    .optTrainingMode(method::setTraining)
                     .setTrainData(train)
                     .optValidationData(valid)
                     .setOptions(opts)
@@ -143,7 +159,7 @@ public final class LoraTrainingRunner implements TrainingRunner {
                         1,
                         (step, optimizer) -> {
                           if (best != null) {
-                            best.offer(step, progress.evalAt(step), adapter, baseModel);
+                            best.offer(step, progress.evalAt(step), method, baseModel);
                           }
                           PausePoints.reached(
                               PausePoints.AFTER_STEP, step, job.stop()::isStopRequested);
@@ -163,10 +179,9 @@ public final class LoraTrainingRunner implements TrainingRunner {
                           }
                           progress.stage(TrainerStage.CHECKPOINTING);
                           Path written =
-                              Checkpoints.write(
+                              method.writeCheckpoint(
                                   ckpt.dir(),
                                   step,
-                                  adapter,
                                   optimizer,
                                   lossScaler,
                                   baseModel,
@@ -197,48 +212,42 @@ public final class LoraTrainingRunner implements TrainingRunner {
           && finalEval != null
           && best.metrics().validLoss() < finalEval.validLoss()) {
         // Only after a resume: an evaluation from before the stop beats every later one.
-        LOG.info("exporting the best adapter, from step {}", best.step());
-        best.restoreInto(adapter);
+        LOG.info("exporting the best weights, from step {}", best.step());
+        best.restoreInto(method);
         finalEval = best.metrics();
       }
 
       progress.stage(TrainerStage.EXPORTING);
       Path adapterDir = Path.of(cfg.output().adapterDir());
-      AdapterInfo exported = PeftAdapter.export(adapter, adapterDir, baseModel);
-      AdapterInfo info =
-          new AdapterInfo(
-              adapterDir.toString(), AdapterDigest.of(adapterDir), exported.rank(), baseModel);
-      TrainingReport.of(result, adapter, info, baseModel, data.report(), started, Instant.now())
+      AdapterInfo info = method.export(adapterDir, baseModel);
+      TrainingReport.of(
+              result,
+              method.loraReport(),
+              footprint,
+              method.trainableModules(),
+              method.baseWeightMemory(),
+              info,
+              baseModel,
+              data.report(),
+              started,
+              Instant.now())
           .write(adapterDir);
-      LOG.info("adapter written to {} ({})", adapterDir, info.digest());
+      LOG.info(
+          "{} written to {} ({})",
+          AdapterInfo.isModelKind(info.kind()) ? "model" : "adapter",
+          adapterDir,
+          info.digest());
       return new TrainerResult(
           Contract.SCHEMA_VERSION,
           true,
           null,
-          summary(result, baseline, finalEval),
+          summary(result, footprint, baseline, finalEval),
           info,
           baseline,
           finalEval,
           result.finalTrainLoss(),
-          result.steps());
-    }
-  }
-
-  private static void checkMethod(TrainerConfig.Method method) {
-    String type = method == null || method.type() == null ? "lora" : method.type();
-    if (!type.equals("lora")) {
-      throw new TrainerFailureException(
-          FailureReason.CONFIG_INVALID,
-          "method.type: '" + type + "' is not supported by this trainer yet; use method.type lora");
-    }
-  }
-
-  private static LoraAdapter applyLora(
-      TrainerConfig.Method method, LlamaModel model, NDManager manager, long seed) {
-    try {
-      return LoraAdapter.apply(LoraConfig.fromContract(method), model, manager, seed);
-    } catch (IllegalArgumentException e) {
-      throw new TrainerFailureException(FailureReason.CONFIG_INVALID, e.getMessage(), e);
+          result.steps(),
+          footprint);
     }
   }
 
@@ -278,8 +287,9 @@ public final class LoraTrainingRunner implements TrainingRunner {
     return sb.append("; run validate-dataset for the full list").toString();
   }
 
-  private static String summary(TrainingResult r, EvalMetrics baseline, EvalMetrics finalEval) {
-    String s = "trained " + r.steps() + " steps";
+  private static String summary(
+      TrainingResult r, MethodFootprint f, EvalMetrics baseline, EvalMetrics finalEval) {
+    String s = "trained " + r.steps() + " steps (" + describe(f) + ")";
     if (baseline != null && finalEval != null) {
       s +=
           String.format(
@@ -291,6 +301,25 @@ public final class LoraTrainingRunner implements TrainingRunner {
               finalEval.validTokenAccuracy());
     }
     return s;
+  }
+
+  /** One line for logs and the result message: what trained and what it cost in memory. */
+  static String describe(MethodFootprint f) {
+    String s =
+        String.format(
+            Locale.ROOT,
+            "%s: %,d trainable parameters, optimizer state %s",
+            f.method(),
+            f.trainableParameters(),
+            mib(f.optimizerStateBytes()));
+    if (f.baseWeightBytes() != null) {
+      s += ", base weights " + mib(f.baseWeightBytes());
+    }
+    return s;
+  }
+
+  private static String mib(long bytes) {
+    return String.format(Locale.ROOT, "%.2f MiB", bytes / (1024.0 * 1024.0));
   }
 
   private static String baseModelName(TrainerConfig.BaseModel b) {
@@ -324,13 +353,13 @@ public final class LoraTrainingRunner implements TrainingRunner {
     }
 
     /** The state of the newest complete checkpoint, when resuming is on and one exists. */
-    ResumeState resumeState(LoraAdapter adapter) {
+    ResumeState resumeState(TrainingMethod method) {
       if (!enabled() || !resume) {
         return null;
       }
       try {
         // Corrupt or half-written checkpoints are skipped with a warning, never loaded.
-        return Checkpoints.readLatest(dir, adapter).orElse(null);
+        return Checkpoints.readLatest(dir, method::readCheckpoint).orElse(null);
       } catch (IOException | RuntimeException e) {
         throw new TrainerFailureException(
             FailureReason.CONFIG_INVALID,

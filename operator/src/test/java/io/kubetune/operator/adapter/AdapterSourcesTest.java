@@ -1,0 +1,42 @@
+package io.kubetune.operator.adapter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.kubetune.contract.AdapterInfo;
+import io.kubetune.operator.api.v1alpha1.FineTuneJob;
+import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class AdapterSourcesTest {
+
+  @Test
+  void aJobThatWroteAFullModelIsRefusedWithTheReasonAndTheFix() {
+    FineTuneJob job = new FineTuneJob();
+    job.setMetadata(new ObjectMetaBuilder().withNamespace("ns").withName("full-ft").build());
+    FineTuneJobStatus status = new FineTuneJobStatus();
+    status.phase = FineTuneJobStatus.Phase.Succeeded;
+    status.adapter = new FineTuneJobStatus.Adapter();
+    status.adapter.path = "pvc://kubetune-artifacts/adapters/full-ft";
+    status.adapter.digest = "sha256:" + "ab".repeat(32);
+    status.adapter.kind = AdapterInfo.KIND_MODEL;
+    job.setStatus(status);
+
+    List<AdapterSources.Resolved> resolved =
+        new AdapterSources(AdapterDeploymentSettings.defaults())
+            .resolve(
+                AdapterDeployments.of("ns", "ad").job("a", "full-ft").build(),
+                name -> name.equals("full-ft") ? job : null,
+                Set.of());
+
+    AdapterSources.Blocked blocked =
+        assertInstanceOf(AdapterSources.Blocked.class, resolved.get(0));
+    assertTrue(blocked.failed());
+    assertEquals(AdapterSources.Reasons.JOB_MADE_A_MODEL, blocked.reason());
+    assertTrue(blocked.message().contains("not a LoRA adapter"), blocked.message());
+  }
+}
