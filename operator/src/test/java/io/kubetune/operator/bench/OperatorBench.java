@@ -202,6 +202,7 @@ public final class OperatorBench {
     System.out.printf(
         "reconciled up to %d FineTuneJobs in total (%.1f s for the last %d)%n",
         Math.max(heapJobs, total), (System.nanoTime() - t) / 1e9, Math.max(0, heapJobs - total));
+    printStoredSizes(fixture, Math.max(heapJobs, total));
     long withOperator = usedHeapAfterGc();
     Map<String, long[]> histogramWith = histogram();
     operator.stop();
@@ -292,6 +293,36 @@ public final class OperatorBench {
         durations.add((System.nanoTime() - start) / 1e6);
       }
     }
+  }
+
+  /** What the operator's informers mirror, as JSON on the API server, per FineTuneJob. */
+  private static void printStoredSizes(KubernetesClient fixture, int jobs) {
+    io.fabric8.kubernetes.client.utils.KubernetesSerialization json =
+        fixture.getKubernetesSerialization();
+    Map<String, List<? extends io.fabric8.kubernetes.api.model.HasMetadata>> kinds =
+        new java.util.LinkedHashMap<>();
+    kinds.put(
+        "FineTuneJob",
+        fixture
+            .resources(io.kubetune.operator.api.v1alpha1.FineTuneJob.class)
+            .inNamespace(NS)
+            .list()
+            .getItems());
+    kinds.put("Job", fixture.batch().v1().jobs().inNamespace(NS).list().getItems());
+    kinds.put("Pod", fixture.pods().inNamespace(NS).list().getItems());
+    kinds.put("ConfigMap", fixture.configMaps().inNamespace(NS).list().getItems());
+    kinds.put("ServiceAccount", fixture.serviceAccounts().inNamespace(NS).list().getItems());
+    kinds.put("Role", fixture.rbac().roles().inNamespace(NS).list().getItems());
+    kinds.put("RoleBinding", fixture.rbac().roleBindings().inNamespace(NS).list().getItems());
+    kinds.put("Event (not cached)", fixture.v1().events().inNamespace(NS).list().getItems());
+    System.out.println("objects on the API server per FineTuneJob (count, JSON bytes):");
+    kinds.forEach(
+        (kind, items) ->
+            System.out.printf(
+                "  %-20s %5.2f %7d%n",
+                kind,
+                items.size() / (double) jobs,
+                items.stream().mapToLong(i -> json.asJson(i).length()).sum() / jobs));
   }
 
   private static String summary(List<Double> values) {
