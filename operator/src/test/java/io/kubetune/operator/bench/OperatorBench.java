@@ -41,15 +41,21 @@ import javax.management.ObjectName;
 /**
  * Operator benchmark on fabric8's mock API server (CRUD mode), in one JVM.
  *
+ * <p>The API server is {@link IndexedCrudDispatcher} (same semantics as fabric8's stock CRUD
+ * dispatcher, but indexed, so its cost does not grow with the number of stored objects); {@code
+ * -Dbench.stockMockServer=true} selects the stock dispatcher. The test driver and simulated kubelet
+ * use their own client ({@code User-Agent: bench-fixture}), so API requests are counted per client.
+ *
  * <ol>
  *   <li>Latency: with {@code present} FineTuneJobs already reconciled, creates {@code measure}
- *       more, one at a time, and times create → trainer Job created. A watcher plays the validation
- *       pod and completes each validation Job as soon as it appears, so the figure is the
- *       operator's two reconcile round trips plus the API server, not a real pod's run time.
- *   <li>Heap: creates FineTuneJobs up to {@code heapJobs} in total, waits until every one has a
- *       status, then reports used heap after GC with the operator running, and again after it
- *       stopped; the difference is the operator's share (the mock server's store is in the same
- *       JVM).
+ *       more, one at a time, and times create → trainer Job created, split into create → validation
+ *       Job created (first reconcile), the fixture completing validation (pod with the dataset
+ *       report, then Job status), and validation complete → trainer Job created (second reconcile).
+ *       Also reports reconcile() durations and API requests per measured job.
+ *   <li>Heap: creates FineTuneJobs up to {@code heapJobs} in total, waits until every one has its
+ *       trainer Job, measures one resync period of steady state, then reports used heap after GC
+ *       with the operator running and after it stopped (the difference is the operator's share; the
+ *       mock server's store is in the same JVM) and the class histogram difference.
  * </ol>
  *
  * <p>Run with {@code bench/operator/run.sh [present] [measure] [heapJobs]}.
@@ -203,6 +209,23 @@ public final class OperatorBench {
         "reconciled up to %d FineTuneJobs in total (%.1f s for the last %d)%n",
         Math.max(heapJobs, total), (System.nanoTime() - t) / 1e9, Math.max(0, heapJobs - total));
     printStoredSizes(fixture, Math.max(heapJobs, total));
+    // Steady state: nothing changes, so the operator's only work is the periodic resync of
+    // every unfinished job (FineTuneJobSettings.resync).
+    timer.reset();
+    long cpu0 = processCpuNanos();
+    long idleStart = System.nanoTime();
+    // One full resync period (the default, 60 s), so every unfinished job is resynced once.
+    Thread.sleep(FineTuneJobSettings.defaults().resync().toMillis());
+    double idleSeconds = (System.nanoTime() - idleStart) / 1e9;
+    System.out.printf(
+        "steady state with %d unfinished FineTuneJobs, %.0f s: %d reconciles (%.1f/s), reconcile()"
+            + " %s, process CPU %.2f cores%n",
+        Math.max(heapJobs, total),
+        idleSeconds,
+        timer.durations.size(),
+        timer.durations.size() / idleSeconds,
+        summary(timer.durations),
+        (processCpuNanos() - cpu0) / 1e9 / idleSeconds);
     long withOperator = usedHeapAfterGc();
     Map<String, long[]> histogramWith = histogram();
     operator.stop();
@@ -219,8 +242,9 @@ public final class OperatorBench {
         Runtime.getRuntime().maxMemory() >> 20);
     printHistogramDifference(histogramWith, histogramWithout, Math.max(heapJobs, total));
     System.out.printf(
-        "load average at end %.2f%n",
-        ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        "load average at end %.2f; threads started in the JVM: %d%n",
+        ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+        ManagementFactory.getThreadMXBean().getTotalStartedThreadCount());
 
     watch.close();
     kubelet.shutdownNow();
@@ -323,6 +347,11 @@ public final class OperatorBench {
                 kind,
                 items.size() / (double) jobs,
                 items.stream().mapToLong(i -> json.asJson(i).length()).sum() / jobs));
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   private static String summary(List<Double> values) {
