@@ -11,6 +11,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import java.net.HttpURLConnection;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The namespace's artifact store PVC, created when absent. It is shared by every FineTuneJob and
@@ -32,6 +33,17 @@ public class ArtifactStoreDependent
     return new ResourceID(
         FineTuneContext.of(context).settings().artifactClaimName(),
         job.getMetadata().getNamespace());
+  }
+
+  /**
+   * Looks the claim up by name in the informer cache. JOSDK's default finds secondaries through
+   * owner references, which this claim deliberately lacks, so without this every reconcile would
+   * miss it and pay a create (409 Conflict) plus a GET against the API server.
+   */
+  @Override
+  public Optional<PersistentVolumeClaim> getSecondaryResource(
+      FineTuneJob job, Context<FineTuneJob> context) {
+    return eventSource().flatMap(source -> source.get(targetSecondaryResourceID(job, context)));
   }
 
   @Override

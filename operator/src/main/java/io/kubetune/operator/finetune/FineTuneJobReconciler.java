@@ -100,6 +100,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
             // Watch the namespaces the controller watches (all, or the configured ones).
             .withNamespacesInheritedFromController()
             .withLabelSelector(Labels.SELECT_MANAGED)
+            // Status and metadata only: pod specs are most of a pod and never read here.
+            .withItemStore(new PrunedCaches.PodStore())
             .withSecondaryToPrimaryMapper(
                 pod -> {
                   Map<String, String> labels = pod.getMetadata().getLabels();

@@ -24,7 +24,9 @@ import java.util.Objects;
  */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.SELECT_MANAGED + "," + Labels.COMPONENT + "=trainer"))
+        @Informer(
+            labelSelector = Labels.SELECT_MANAGED + "," + Labels.COMPONENT + "=trainer",
+            itemStore = PrunedCaches.JobStore.class))
 public class TrainerJobDependent extends KubernetesDependentResource<Job, FineTuneJob>
     implements Creator<Job, FineTuneJob>, Updater<Job, FineTuneJob>, GarbageCollected<FineTuneJob> {
 

@@ -18,7 +18,9 @@ import io.kubetune.operator.api.v1alpha1.FineTuneJob;
  */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.SELECT_MANAGED + "," + Labels.COMPONENT + "=validation"))
+        @Informer(
+            labelSelector = Labels.SELECT_MANAGED + "," + Labels.COMPONENT + "=validation",
+            itemStore = PrunedCaches.JobStore.class))
 public class ValidationJobDependent extends KubernetesDependentResource<Job, FineTuneJob>
     implements Creator<Job, FineTuneJob>, GarbageCollected<FineTuneJob> {
 
