@@ -149,6 +149,35 @@ public final class Contract {
     return write(shorter);
   }
 
+  /**
+   * Serializes an adapter check verdict so that it fits a termination message, dropping the listed
+   * target modules and then shortening the message when it must (never the verdict or the digest).
+   */
+  public static String writeBounded(AdapterCheckResult result) {
+    String text = write(result);
+    if (fits(text)) {
+      return text;
+    }
+    AdapterCheckResult fewer =
+        new AdapterCheckResult(
+            result.ok(), result.reason(), result.message(), result.digest(), result.rank(), null);
+    text = write(fewer);
+    if (fits(text) || result.message() == null) {
+      return text;
+    }
+    int excess = text.getBytes(StandardCharsets.UTF_8).length - MAX_TERMINATION_MESSAGE_BYTES;
+    String message = result.message();
+    int keep = Math.max(0, message.length() - excess - 16);
+    return write(
+        new AdapterCheckResult(
+            result.ok(),
+            result.reason(),
+            message.substring(0, keep) + "...",
+            result.digest(),
+            result.rank(),
+            null));
+  }
+
   private static boolean fits(String text) {
     return text.getBytes(StandardCharsets.UTF_8).length <= MAX_TERMINATION_MESSAGE_BYTES;
   }

@@ -123,4 +123,29 @@ class ContractTest {
     }
     assertEquals(FailureReason.INTERNAL_ERROR, FailureReason.fromExitCode(137));
   }
+
+  @Test
+  void adapterVerdictRoundTripsAndStaysWithinTheTerminationMessageLimit() {
+    AdapterCheckResult verdict =
+        new AdapterCheckResult(
+            false,
+            AdapterChecks.Reasons.RANK_TOO_HIGH,
+            "adapter rank r=64 exceeds the server's maxLoraRank=16; " + "x".repeat(6000),
+            "sha256:" + "a".repeat(64),
+            64,
+            java.util.Collections.nCopies(400, "q_proj"));
+    String text = Contract.writeBounded(verdict);
+    assertTrue(
+        text.getBytes(StandardCharsets.UTF_8).length <= Contract.MAX_TERMINATION_MESSAGE_BYTES);
+    AdapterCheckResult read = Contract.read(text, AdapterCheckResult.class);
+    assertEquals(false, read.ok());
+    assertEquals(AdapterChecks.Reasons.RANK_TOO_HIGH, read.reason());
+    assertEquals(verdict.digest(), read.digest());
+    assertEquals(64, read.rank());
+    assertTrue(read.message().startsWith("adapter rank r=64 exceeds"), read.message());
+
+    AdapterCheckResult small =
+        new AdapterCheckResult(true, null, "adapter checks passed", null, 8, List.of("q_proj"));
+    assertEquals(small, Contract.read(Contract.writeBounded(small), AdapterCheckResult.class));
+  }
 }

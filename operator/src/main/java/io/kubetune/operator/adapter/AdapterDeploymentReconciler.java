@@ -2,6 +2,7 @@ package io.kubetune.operator.adapter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -28,6 +29,7 @@ import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -46,8 +48,9 @@ import java.util.stream.Collectors;
  * the reconcile thread (see {@link AdapterSyncEventSource}).
  *
  * <p>Reconcile resolves adapter sources (a FineTuneJob must have succeeded), checks the adapter
- * folders, hands the desired list and the ready pods to the synchronizer and writes the status from
- * the latest sync result. It reconciles again on pod events, FineTuneJob changes, sync results that
+ * folders (in-process, or through check Jobs where the operator cannot read the artifact store),
+ * hands the desired list and the ready pods to the synchronizer and writes the status from the
+ * latest sync result. It reconciles again on pod events, FineTuneJob changes, sync results that
  * change status, and a resync period. Adapters never enter the pod template.
  */
 @ControllerConfiguration(name = AdapterDeploymentReconciler.NAME)
@@ -57,7 +60,8 @@ import java.util.stream.Collectors;
     dependents = {
       @Dependent(name = "deployment", type = ServingDeploymentDependent.class),
       @Dependent(name = "service", type = ServingServiceDependent.class),
-      @Dependent(name = "networkpolicy", type = ServingNetworkPolicyDependent.class)
+      @Dependent(name = "networkpolicy", type = ServingNetworkPolicyDependent.class),
+      @Dependent(name = "adapter-checks", type = AdapterCheckJobDependent.class)
     })
 public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment>, MeterBinder {
   /** Controller name (metrics, logs). */
@@ -110,12 +114,38 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
                       : Set.of(new ResourceID(owner, pod.getMetadata().getNamespace()));
                 })
             .build();
+    // Adapter check pods carry the verdict in their termination message.
+    InformerEventSourceConfiguration<Pod> checkPods =
+        InformerEventSourceConfiguration.from(Pod.class, AdapterDeployment.class)
+            .withName("adapter-check-pods")
+            .withLabelSelector(AdapterCheckJobs.SELECT_CHECKS)
+            .withSecondaryToPrimaryMapper(
+                pod -> {
+                  Map<String, String> labels = pod.getMetadata().getLabels();
+                  String owner =
+                      labels == null ? null : labels.get(ServingResources.ADAPTER_DEPLOYMENT);
+                  return owner == null
+                      ? Set.of()
+                      : Set.of(new ResourceID(owner, pod.getMetadata().getNamespace()));
+                })
+            .build();
     // FineTuneJob → the AdapterDeployments that reference it, through an index of the primary
     // cache, so a job finishing (or re-running with a new adapter) rolls the adapter out.
     context.getPrimaryCache().addIndexer(JOB_INDEX, AdapterDeploymentReconciler::jobKeys);
     InformerEventSourceConfiguration<FineTuneJob> jobs =
         InformerEventSourceConfiguration.from(FineTuneJob.class, AdapterDeployment.class)
             .withName("finetunejobs")
+            // Also primary → secondary: a FineTuneJob that finished before the AdapterDeployment
+            // was created produced no event that maps to it.
+            .withPrimaryToSecondaryMapper(
+                (AdapterDeployment ad) ->
+                    jobKeys(ad).stream()
+                        .map(
+                            k ->
+                                new ResourceID(
+                                    k.substring(k.indexOf('/') + 1),
+                                    ad.getMetadata().getNamespace()))
+                        .collect(Collectors.toSet()))
             .withSecondaryToPrimaryMapper(
                 job ->
                     context
@@ -129,6 +159,7 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
             .build();
     return List.of(
         new InformerEventSource<>(pods, context),
+        new InformerEventSource<>(checkPods, context),
         new InformerEventSource<>(jobs, context),
         syncSource);
   }
@@ -154,16 +185,16 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
       AdapterDeployment ad, Context<AdapterDeployment> context) {
     List<Problem> problems = AdapterDeploymentValidator.validate(ad);
     boolean servingValid = problems.stream().noneMatch(Problem::blocksServing);
-    if (servingValid) {
-      new AdapterContext(settings).putInto(context);
-      context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-    }
 
     String ns = ad.getMetadata().getNamespace();
-    List<Pod> pods =
+    List<Pod> allPods =
         context.getSecondaryResources(Pod.class).stream()
-            .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
             .filter(p -> ns.equals(p.getMetadata().getNamespace()))
+            .toList();
+    List<Pod> pods =
+        allPods.stream()
+            .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+            .filter(p -> hasComponent(p, ServingResources.SERVING))
             .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
             .toList();
     List<PodEndpoint> ready = new ArrayList<>();
@@ -183,8 +214,23 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
         .filter(j -> ns.equals(j.getMetadata().getNamespace()))
         .forEach(j -> jobs.put(j.getMetadata().getName(), j));
     Function<String, FineTuneJob> jobByName = jobs::get;
+    AdapterCheckJobs.Round checks =
+        sources.checkRound(
+            ad,
+            context.getSecondaryResources(Job.class).stream()
+                .filter(j -> ns.equals(j.getMetadata().getNamespace()))
+                .toList(),
+            allPods.stream().filter(p -> hasComponent(p, AdapterCheckJobs.COMPONENT)).toList(),
+            clock.instant());
     List<Resolved> resolved =
-        sources.resolve(ad, jobByName, AdapterDeploymentValidator.invalidAdapterIndexes(problems));
+        sources.resolve(
+            ad, jobByName, AdapterDeploymentValidator.invalidAdapterIndexes(problems), checks);
+    checks.finish();
+    if (servingValid) {
+      // After resolving: the workflow also creates the check Jobs the adapters still need.
+      new AdapterContext(settings, checks.desiredJobs()).putInto(context);
+      context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+    }
     List<AdapterSynchronizer.DesiredAdapter> desired =
         resolved.stream().filter(r -> r instanceof Ready).map(r -> ((Ready) r).desired()).toList();
 
@@ -214,7 +260,17 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
       control = UpdateControl.patchStatus(ad);
     }
     // The sync source reports changes; this period only re-reads FineTuneJobs and adapter files.
-    return control.rescheduleAfter(settings.resync());
+    Duration next = settings.resync();
+    Optional<Duration> retry = checks.nextRetry();
+    if (retry.isPresent() && retry.get().compareTo(next) < 0) {
+      next = retry.get();
+    }
+    return control.rescheduleAfter(next);
+  }
+
+  private static boolean hasComponent(Pod pod, String component) {
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    return labels != null && component.equals(labels.get(ServingResources.COMPONENT));
   }
 
   /** What the status says each adapter is served as, for the synchronizer after a restart. */

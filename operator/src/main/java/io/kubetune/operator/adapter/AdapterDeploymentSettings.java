@@ -2,6 +2,8 @@ package io.kubetune.operator.adapter;
 
 import static io.kubetune.operator.runtime.EnvReader.require;
 
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.kubetune.operator.finetune.FineTuneJobSettings;
 import io.kubetune.operator.modelserver.AdapterSynchronizer;
 import io.kubetune.operator.runtime.EnvReader;
 import java.nio.file.Path;
@@ -39,6 +41,7 @@ import java.util.regex.Pattern;
  * @param pendingResync how often a deployment whose adapters are not all loaded is synced again
  *     ({@value #ENV_PENDING_RESYNC})
  * @param sync tuning of the adapter synchronizer (backoff, timeouts)
+ * @param checks the adapter check pods run where the operator cannot read the artifact store
  */
 public record AdapterDeploymentSettings(
     String servingImage,
@@ -54,7 +57,8 @@ public record AdapterDeploymentSettings(
     Set<String> targetModules,
     Duration resync,
     Duration pendingResync,
-    AdapterSynchronizer.Settings sync) {
+    AdapterSynchronizer.Settings sync,
+    Checks checks) {
 
   /** Default serving image. */
   public static final String ENV_IMAGE = "KUBETUNE_SERVING_IMAGE";
@@ -94,6 +98,33 @@ public record AdapterDeploymentSettings(
 
   /** Resync period while adapters are not loaded, in seconds. */
   public static final String ENV_PENDING_RESYNC = "KUBETUNE_ADAPTER_PENDING_RESYNC_SECONDS";
+
+  /** Namespace whose artifact store the operator pod mounts at the artifacts root; empty: any. */
+  public static final String ENV_ARTIFACTS_NAMESPACE = "KUBETUNE_ARTIFACTS_NAMESPACE";
+
+  /** Image of the adapter check pods: the trainer image (same variable as the trainer's). */
+  public static final String ENV_CHECK_IMAGE = FineTuneJobSettings.ENV_IMAGE;
+
+  /** Pull policy of the adapter check pods (same variable as the trainer's). */
+  public static final String ENV_CHECK_PULL_POLICY = FineTuneJobSettings.ENV_PULL_POLICY;
+
+  /** User of the adapter check pods (same variable as the trainer's). */
+  public static final String ENV_CHECK_RUN_AS_USER = FineTuneJobSettings.ENV_RUN_AS_USER;
+
+  /** CPU of an adapter check pod. */
+  public static final String ENV_CHECK_CPU = "KUBETUNE_ADAPTER_CHECK_CPU";
+
+  /** Memory of an adapter check pod. */
+  public static final String ENV_CHECK_MEMORY = "KUBETUNE_ADAPTER_CHECK_MEMORY";
+
+  /** How long an adapter check pod may run, in seconds. */
+  public static final String ENV_CHECK_DEADLINE = "KUBETUNE_ADAPTER_CHECK_DEADLINE_SECONDS";
+
+  /** First retry delay after a failed adapter check, in seconds (doubles per failure). */
+  public static final String ENV_CHECK_RETRY = "KUBETUNE_ADAPTER_CHECK_RETRY_SECONDS";
+
+  /** Longest retry delay after failed adapter checks, in seconds. */
+  public static final String ENV_CHECK_MAX_RETRY = "KUBETUNE_ADAPTER_CHECK_MAX_RETRY_SECONDS";
 
   /** Default DJL Serving LMI image (vLLM backend), pinned; the chart overrides it. */
   public static final String DEFAULT_IMAGE = "deepjavalibrary/djl-serving:0.33.0-lmi";
@@ -136,6 +167,7 @@ public record AdapterDeploymentSettings(
         !pendingResync.isNegative() && !pendingResync.isZero(),
         ENV_PENDING_RESYNC,
         "must be positive");
+    require(checks != null, ENV_CHECK_IMAGE, "adapter check settings are missing");
     operatorPodLabels = Map.copyOf(operatorPodLabels);
     targetModules = Set.copyOf(targetModules);
   }
@@ -169,7 +201,71 @@ public record AdapterDeploymentSettings(
             env.get(ENV_TARGET_MODULES, "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")),
         Duration.ofSeconds(env.integer(ENV_RESYNC, 60)),
         Duration.ofSeconds(env.integer(ENV_PENDING_RESYNC, 5)),
-        AdapterSynchronizer.Settings.defaults(MODEL_NAME));
+        AdapterSynchronizer.Settings.defaults(MODEL_NAME),
+        new Checks(
+            env.get(ENV_CHECK_IMAGE, FineTuneJobSettings.DEFAULT_IMAGE),
+            env.get(ENV_CHECK_PULL_POLICY, "IfNotPresent"),
+            env.integer(ENV_CHECK_RUN_AS_USER, 65532),
+            env.positiveQuantity(ENV_CHECK_CPU, "250m"),
+            env.positiveQuantity(ENV_CHECK_MEMORY, "512Mi"),
+            Duration.ofSeconds(env.integer(ENV_CHECK_DEADLINE, 300)),
+            Duration.ofSeconds(env.integer(ENV_CHECK_RETRY, 10)),
+            Duration.ofSeconds(env.integer(ENV_CHECK_MAX_RETRY, 600)),
+            emptyToNull(env.get(ENV_ARTIFACTS_NAMESPACE, ""))));
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isBlank() ? null : s.trim();
+  }
+
+  /**
+   * Adapter check pods: where the operator cannot read a namespace's artifact store itself, it runs
+   * the trainer image's {@code check-adapter} in a small CPU-only Job of that namespace.
+   *
+   * @param image the trainer image ({@value #ENV_CHECK_IMAGE})
+   * @param imagePullPolicy its pull policy ({@value #ENV_CHECK_PULL_POLICY})
+   * @param runAsUser numeric non-root user of the check pod ({@value #ENV_CHECK_RUN_AS_USER})
+   * @param cpu CPU request and limit ({@value #ENV_CHECK_CPU})
+   * @param memory memory request and limit ({@value #ENV_CHECK_MEMORY})
+   * @param deadline activeDeadlineSeconds of the Job ({@value #ENV_CHECK_DEADLINE})
+   * @param retry delay before the first retry of a failed check, doubled per failure ({@value
+   *     #ENV_CHECK_RETRY})
+   * @param maxRetry the longest such delay ({@value #ENV_CHECK_MAX_RETRY})
+   * @param mountNamespace the namespace whose artifact store the operator pod mounts at {@code
+   *     artifactsRoot}, checked in-process; null when the mount (if any) serves every namespace
+   *     ({@value #ENV_ARTIFACTS_NAMESPACE})
+   */
+  public record Checks(
+      String image,
+      String imagePullPolicy,
+      long runAsUser,
+      Quantity cpu,
+      Quantity memory,
+      Duration deadline,
+      Duration retry,
+      Duration maxRetry,
+      String mountNamespace) {
+
+    public Checks {
+      require(image != null && !image.isBlank(), ENV_CHECK_IMAGE, "must not be empty");
+      require(
+          imagePullPolicy.equals("Always")
+              || imagePullPolicy.equals("IfNotPresent")
+              || imagePullPolicy.equals("Never"),
+          ENV_CHECK_PULL_POLICY,
+          "must be Always, IfNotPresent or Never, not '" + imagePullPolicy + "'");
+      require(runAsUser >= 1, ENV_CHECK_RUN_AS_USER, "must be a non-root user id (1 or more)");
+      require(deadline.toSeconds() >= 10, ENV_CHECK_DEADLINE, "must be at least 10");
+      require(retry.toSeconds() >= 1, ENV_CHECK_RETRY, "must be at least 1");
+      require(
+          maxRetry.compareTo(retry) >= 0, ENV_CHECK_MAX_RETRY, "must not be less than the retry");
+    }
+
+    /** A copy with other retry delays (tests). */
+    public Checks withRetry(Duration first, Duration max) {
+      return new Checks(
+          image, imagePullPolicy, runAsUser, cpu, memory, deadline, first, max, mountNamespace);
+    }
   }
 
   /** A copy with other synchronizer tuning and resync periods (tests, benchmarks). */
@@ -189,7 +285,28 @@ public record AdapterDeploymentSettings(
         targetModules,
         resync,
         pendingResync,
-        sync);
+        sync,
+        checks);
+  }
+
+  /** A copy with other adapter check settings (tests). */
+  public AdapterDeploymentSettings withChecks(Checks checks) {
+    return new AdapterDeploymentSettings(
+        servingImage,
+        imagePullPolicy,
+        artifactClaimName,
+        artifactsRoot,
+        operatorPodLabels,
+        operatorNamespace,
+        inferencePort,
+        managementPort,
+        startupBudget,
+        runAsUser,
+        targetModules,
+        resync,
+        pendingResync,
+        sync,
+        checks);
   }
 
   /** A copy with another operator-side artifact store mount (tests). */
@@ -208,7 +325,8 @@ public record AdapterDeploymentSettings(
         targetModules,
         resync,
         pendingResync,
-        sync);
+        sync,
+        checks);
   }
 
   private static Map<String, String> labels(String text) {

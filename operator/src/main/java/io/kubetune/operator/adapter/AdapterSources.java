@@ -1,5 +1,9 @@
 package io.kubetune.operator.adapter;
 
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kubetune.contract.AdapterCheckResult;
+import io.kubetune.contract.AdapterChecks;
 import io.kubetune.contract.AdapterDigest;
 import io.kubetune.contract.AdapterInfo;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
@@ -11,6 +15,7 @@ import io.kubetune.operator.modelserver.AdapterSynchronizer.DesiredAdapter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,8 +32,10 @@ import java.util.stream.Stream;
  * checked with {@link AdapterChecks}, and its container path under {@code /artifacts}. An entry
  * that cannot be loaded yet, or ever, is returned as {@link Blocked} with the reason.
  *
- * <p>Check results are cached by the folder's file names, sizes and modification times, so a
- * reconcile hashes an adapter's files only when they changed.
+ * <p>Where the operator pod mounts the namespace's artifact store, the folder is checked in-process
+ * and the result cached by the folder's file names, sizes and modification times, so a reconcile
+ * hashes an adapter's files only when they changed. Elsewhere (the default install) a check Job in
+ * the namespace runs the same checks ({@link AdapterCheckJobs}).
  */
 final class AdapterSources {
 
@@ -40,7 +47,6 @@ final class AdapterSources {
     static final String JOB_HAS_NO_ADAPTER = "FineTuneJobHasNoAdapter";
     static final String JOB_MADE_A_MODEL = "FineTuneJobMadeAFullModel";
     static final String NOT_ON_ARTIFACT_STORE = "AdapterNotOnArtifactStore";
-    static final String STORE_NOT_MOUNTED = "ArtifactStoreNotMounted";
     static final String SPEC_INVALID = "SpecInvalid";
 
     private Reasons() {}
@@ -79,10 +85,20 @@ final class AdapterSources {
   private record CacheKey(String folder, String expectedDigest, int maxRank, String files) {}
 
   private final AdapterDeploymentSettings settings;
-  private final Map<CacheKey, AdapterChecks.Result> checked = new ConcurrentHashMap<>();
+  private final Map<CacheKey, AdapterCheckResult> checked = new ConcurrentHashMap<>();
+  private final AdapterCheckJobs checkJobs;
+  // Per adapter of an AdapterDeployment, the last version a check Job passed.
+  private final Map<String, Ready> lastPassed = new ConcurrentHashMap<>();
 
   AdapterSources(AdapterDeploymentSettings settings) {
     this.settings = settings;
+    this.checkJobs = new AdapterCheckJobs(settings);
+  }
+
+  /** The check Jobs of one reconcile of {@code ad}, which observed those Jobs and their pods. */
+  AdapterCheckJobs.Round checkRound(
+      AdapterDeployment ad, List<Job> jobs, List<Pod> pods, Instant now) {
+    return checkJobs.round(ad, jobs, pods, now);
   }
 
   /**
@@ -91,9 +107,13 @@ final class AdapterSources {
    *
    * @param jobs FineTuneJob by name in the AdapterDeployment's namespace, null when absent
    * @param invalidEntries {@code spec.adapters[i]} prefixes that have spec problems
+   * @param checks the check Jobs of this reconcile, for folders the operator cannot read itself
    */
   List<Resolved> resolve(
-      AdapterDeployment ad, Function<String, FineTuneJob> jobs, Set<String> invalidEntries) {
+      AdapterDeployment ad,
+      Function<String, FineTuneJob> jobs,
+      Set<String> invalidEntries,
+      AdapterCheckJobs.Round checks) {
     List<Resolved> out = new ArrayList<>();
     List<AdapterEntry> entries =
         ad.getSpec() == null || ad.getSpec().adapters == null ? List.of() : ad.getSpec().adapters;
@@ -120,9 +140,17 @@ final class AdapterSources {
                 field + " is invalid; see the Stalled condition for the fix"));
         continue;
       }
-      out.add(resolveOne(ad, e, field, pin, maxRank, jobs));
+      out.add(resolveOne(ad, e, field, pin, maxRank, jobs, checks));
     }
+    String prefix = servedKey(ad, "");
+    lastPassed
+        .keySet()
+        .removeIf(k -> k.startsWith(prefix) && !seen.contains(k.substring(prefix.length())));
     return out;
+  }
+
+  private static String servedKey(AdapterDeployment ad, String adapter) {
+    return ad.getMetadata().getNamespace() + "/" + ad.getMetadata().getName() + "/" + adapter;
   }
 
   private Resolved resolveOne(
@@ -131,7 +159,8 @@ final class AdapterSources {
       String field,
       boolean pin,
       int maxRank,
-      Function<String, FineTuneJob> jobs) {
+      Function<String, FineTuneJob> jobs,
+      AdapterCheckJobs.Round checks) {
     String uri;
     String expectedDigest = null;
     if (e.source.fineTuneJobRef != null) {
@@ -224,37 +253,66 @@ final class AdapterSources {
               + settings.artifactClaimName()
               + "/adapters/<name>");
     }
-    if (!Files.isDirectory(settings.artifactsRoot())) {
+    if (!readsStoreOf(ad.getMetadata().getNamespace())) {
+      AdapterCheckJobs.Outcome outcome =
+          checks.check(
+              new AdapterCheckJobs.Request(
+                  relative, expectedDigest, maxRank, settings.targetModules()));
+      String servedKey = servedKey(ad, e.name);
+      if (outcome instanceof AdapterCheckJobs.Waiting w) {
+        Ready previous = lastPassed.get(servedKey);
+        if (!w.failed() && previous != null) {
+          // A new version is being checked: keep serving the one that passed until it is done.
+          DesiredAdapter d = previous.desired();
+          return new Ready(new DesiredAdapter(e.name, d.src(), pin, d.digest()));
+        }
+        return new Blocked(e.name, pin, w.failed(), w.reason(), w.message());
+      }
+      AdapterCheckJobs.Verdict v = (AdapterCheckJobs.Verdict) outcome;
+      Resolved resolved = toResolved(e, relative, pin, v.result(), v.retryNote());
+      if (resolved instanceof Ready r) {
+        lastPassed.put(servedKey, r);
+      } else {
+        lastPassed.remove(servedKey);
+      }
+      return resolved;
+    }
+    Path folder = settings.artifactsRoot().resolve(relative);
+    return toResolved(e, relative, pin, check(folder, expectedDigest, maxRank), null);
+  }
+
+  /**
+   * Whether the operator pod reads the artifact store of {@code namespace} itself: it is mounted at
+   * the artifacts root, and the mount is that namespace's (or not tied to one).
+   */
+  private boolean readsStoreOf(String namespace) {
+    String mounted = settings.checks().mountNamespace();
+    return Files.isDirectory(settings.artifactsRoot())
+        && (mounted == null || mounted.equals(namespace));
+  }
+
+  private static Resolved toResolved(
+      AdapterEntry e, String relative, boolean pin, AdapterCheckResult result, String note) {
+    if (!result.ok()) {
       return new Blocked(
           e.name,
           pin,
           true,
-          Reasons.STORE_NOT_MOUNTED,
-          "the operator cannot read the artifact store at "
-              + settings.artifactsRoot()
-              + " to check the adapter before loading it; mount PVC "
-              + settings.artifactClaimName()
-              + " read-only into the operator pod there (or set "
-              + AdapterDeploymentSettings.ENV_ARTIFACTS_ROOT
-              + ")");
-    }
-    Path folder = settings.artifactsRoot().resolve(relative);
-    AdapterChecks.Result result = check(folder, expectedDigest, maxRank);
-    if (!result.ok()) {
-      return new Blocked(e.name, pin, true, result.reason(), result.message());
+          result.reason(),
+          note == null ? result.message() : result.message() + "; " + note);
     }
     return new Ready(
         new DesiredAdapter(
             e.name, ServingResources.ARTIFACTS_DIR + "/" + relative, pin, result.digest()));
   }
 
-  private AdapterChecks.Result check(Path folder, String expectedDigest, int maxRank) {
+  private AdapterCheckResult check(Path folder, String expectedDigest, int maxRank) {
     CacheKey key = new CacheKey(folder.toString(), expectedDigest, maxRank, fingerprint(folder));
-    AdapterChecks.Result cached = checked.get(key);
+    AdapterCheckResult cached = checked.get(key);
     if (cached != null) {
       return cached;
     }
-    AdapterChecks.Result result =
+    AdapterCheckResult result =
         new AdapterChecks(maxRank, settings.targetModules()).check(folder, expectedDigest);
     // Bounded: an entry per folder state; old states of the same folder are dropped.
     checked.keySet().removeIf(k -> k.folder().equals(key.folder()));

@@ -25,6 +25,42 @@ class AdapterDeploymentSettingsTest {
     assertEquals(Duration.ofHours(1), s.startupBudget());
     assertEquals(Duration.ofSeconds(60), s.resync());
     assertEquals("model", s.sync().model());
+    // Adapter check pods: the trainer image, small, one mount for any namespace when unset.
+    assertEquals(
+        io.kubetune.operator.finetune.FineTuneJobSettings.DEFAULT_IMAGE, s.checks().image());
+    assertEquals("250m", s.checks().cpu().toString());
+    assertEquals("512Mi", s.checks().memory().toString());
+    assertEquals(Duration.ofMinutes(5), s.checks().deadline());
+    assertEquals(Duration.ofSeconds(10), s.checks().retry());
+    assertEquals(Duration.ofMinutes(10), s.checks().maxRetry());
+    assertNull(s.checks().mountNamespace());
+  }
+
+  @Test
+  void adapterCheckSettingsAreReadFromTheirVariables() {
+    AdapterDeploymentSettings s =
+        AdapterDeploymentSettings.fromEnv(
+            Map.of(
+                "KUBETUNE_TRAINER_IMAGE", "trainer:2",
+                "KUBETUNE_TRAINER_RUN_AS_USER", "4242",
+                "KUBETUNE_ADAPTER_CHECK_MEMORY", "1Gi",
+                "KUBETUNE_ADAPTER_CHECK_DEADLINE_SECONDS", "60",
+                "KUBETUNE_ARTIFACTS_NAMESPACE", "ml"));
+    assertEquals("trainer:2", s.checks().image());
+    assertEquals(4242, s.checks().runAsUser());
+    assertEquals("1Gi", s.checks().memory().toString());
+    assertEquals(Duration.ofSeconds(60), s.checks().deadline());
+    assertEquals("ml", s.checks().mountNamespace());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                AdapterDeploymentSettings.fromEnv(
+                    Map.of(
+                        "KUBETUNE_ADAPTER_CHECK_RETRY_SECONDS", "60",
+                        "KUBETUNE_ADAPTER_CHECK_MAX_RETRY_SECONDS", "30")));
+    assertTrue(
+        e.getMessage().startsWith("KUBETUNE_ADAPTER_CHECK_MAX_RETRY_SECONDS"), e.getMessage());
   }
 
   @Test

@@ -5,10 +5,15 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
+import io.kubetune.contract.AdapterCheckResult;
+import io.kubetune.contract.AdapterChecks;
 import io.kubetune.contract.AdapterDigest;
+import io.kubetune.contract.Contract;
 import io.kubetune.operator.OperatorBootstrap;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentStatus;
@@ -27,8 +32,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -49,11 +56,27 @@ final class ServingHarness implements AutoCloseable {
   private Operator operator;
 
   ServingHarness(KubernetesClient client, Path artifacts) {
+    this(client, artifacts, true);
+  }
+
+  /**
+   * A harness whose operator does not mount the artifact store (the default install): adapter
+   * folders are written to {@code artifacts}, which only the check pods "mount" ({@link
+   * #runCheckPod}).
+   */
+  static ServingHarness withoutOperatorMount(KubernetesClient client, Path artifacts) {
+    return new ServingHarness(client, artifacts, false);
+  }
+
+  private ServingHarness(KubernetesClient client, Path artifacts, boolean operatorMount) {
     this.client = client;
     this.artifacts = artifacts;
+    AdapterDeploymentSettings defaults = AdapterDeploymentSettings.defaults();
     this.settings =
-        AdapterDeploymentSettings.defaults()
-            .withArtifactsRoot(artifacts)
+        defaults
+            .withArtifactsRoot(
+                operatorMount ? artifacts : artifacts.resolve("not-mounted-in-the-operator"))
+            .withChecks(defaults.checks().withRetry(Duration.ofSeconds(1), Duration.ofSeconds(2)))
             .withSync(
                 new AdapterSynchronizer.Settings(
                     AdapterDeploymentSettings.MODEL_NAME,
@@ -259,6 +282,147 @@ final class ServingHarness implements AutoCloseable {
 
   FakeDjlServing fake(String podName) {
     return fakes.get(podName);
+  }
+
+  // ------------------------------------------------------------------ adapter check Jobs
+
+  /** The adapter check Jobs of {@code ad} that exist now. */
+  List<Job> checkJobs(String ns, String ad) {
+    return client
+        .batch()
+        .v1()
+        .jobs()
+        .inNamespace(ns)
+        .withLabel(ServingResources.ADAPTER_DEPLOYMENT, ad)
+        .withLabel(ServingResources.COMPONENT, AdapterCheckJobs.COMPONENT)
+        .list()
+        .getItems();
+  }
+
+  /** Waits for a check Job of {@code ad} for which {@code test} holds. */
+  Job awaitCheckJob(String ns, String ad, String what, Predicate<Job> test) {
+    try {
+      return await(what)
+          .atMost(TIMEOUT)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> checkJobs(ns, ad).stream().filter(test).findFirst(), Optional::isPresent)
+          .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      AdapterDeployment current = get(ns, ad);
+      throw new AssertionError(
+          what
+              + ": no such check Job; status: "
+              + (current == null ? null : Contract.write(current.getStatus())),
+          e);
+    }
+  }
+
+  /** The value of {@code option} in the check container's arguments, or null. */
+  static String arg(Job job, String option) {
+    List<String> args = job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+    int i = args.indexOf(option);
+    return i < 0 ? null : args.get(i + 1);
+  }
+
+  /**
+   * Plays the kubelet running a check pod: the checks of {@code check-adapter} run on the folder
+   * the Job names, on this harness's artifact store, and the pod terminates with the verdict as its
+   * termination message (exit 0 or 7), then the Job completes or fails as Kubernetes reports it.
+   */
+  AdapterCheckResult runCheckPod(Job job) {
+    String dir = arg(job, "--dir");
+    Path folder = artifacts.resolve(dir.substring(ServingResources.ARTIFACTS_DIR.length() + 1));
+    AdapterCheckResult verdict =
+        new AdapterChecks(
+                Integer.parseInt(arg(job, "--max-rank")),
+                Set.of(arg(job, "--target-modules").split(",")))
+            .check(folder, arg(job, "--expect-digest"));
+    terminateCheckPod(
+        job,
+        verdict.ok() ? 0 : AdapterChecks.REFUSED_EXIT_CODE,
+        null,
+        Contract.writeBounded(verdict),
+        verdict.ok() ? "Complete" : "Failed",
+        verdict.ok() ? null : "BackoffLimitExceeded");
+    return verdict;
+  }
+
+  /** A check pod that dies without a verdict (its log tail as message), and its failed Job. */
+  void crashCheckPod(Job job, String podReason, String logTail, String jobReason) {
+    terminateCheckPod(job, 1, podReason, logTail, "Failed", jobReason);
+  }
+
+  private void terminateCheckPod(
+      Job job,
+      int exitCode,
+      String podReason,
+      String message,
+      String jobCondition,
+      String jobReason) {
+    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName(job.getMetadata().getName() + "-" + Long.toHexString(System.nanoTime()))
+            .withNamespace(job.getMetadata().getNamespace())
+            .withLabels(labels)
+            .withCreationTimestamp(Instant.now().toString())
+            .addNewOwnerReference()
+            .withApiVersion("batch/v1")
+            .withKind("Job")
+            .withName(job.getMetadata().getName())
+            .withUid(job.getMetadata().getUid())
+            .withController(true)
+            .endOwnerReference()
+            .endMetadata()
+            .withNewStatus()
+            .withPhase(exitCode == 0 ? "Succeeded" : "Failed")
+            .addNewContainerStatus()
+            .withName(AdapterCheckJobs.CONTAINER)
+            .withNewState()
+            .withNewTerminated()
+            .withExitCode(exitCode)
+            .withReason(podReason == null ? (exitCode == 0 ? "Completed" : "Error") : podReason)
+            .withMessage(message)
+            .endTerminated()
+            .endState()
+            .endContainerStatus()
+            .endStatus()
+            .build();
+    client.resource(pod).create();
+    Job current = client.resource(job).get();
+    current.setStatus(
+        new JobStatusBuilder()
+            .addNewCondition()
+            .withType(jobCondition)
+            .withStatus("True")
+            .withReason(jobReason)
+            .endCondition()
+            .build());
+    client.resource(current).updateStatus();
+  }
+
+  /** A check pod the scheduler cannot place. */
+  void unschedulableCheckPod(Job job, String message) {
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName(job.getMetadata().getName() + "-pending")
+            .withNamespace(job.getMetadata().getNamespace())
+            .withLabels(job.getSpec().getTemplate().getMetadata().getLabels())
+            .withCreationTimestamp(Instant.now().toString())
+            .endMetadata()
+            .withNewStatus()
+            .withPhase("Pending")
+            .addNewCondition()
+            .withType("PodScheduled")
+            .withStatus("False")
+            .withReason("Unschedulable")
+            .withMessage(message)
+            .endCondition()
+            .endStatus()
+            .build();
+    client.resource(pod).create();
   }
 
   // ------------------------------------------------------------------ FineTuneJobs

@@ -264,9 +264,33 @@ class ChartTest {
     assertTrue(
         pod.getVolumes().stream().allMatch(v -> v.getPersistentVolumeClaim() == null),
         "no PVC in the operator pod by default");
+    AdapterDeploymentSettings settings =
+        AdapterDeploymentSettings.fromEnv(env(operatorContainer(objects)));
+    assertEquals(Path.of("/artifacts"), settings.artifactsRoot());
+    // Without the mount, adapters are checked by Jobs of the trainer image the chart pins.
     assertEquals(
-        Path.of("/artifacts"),
-        AdapterDeploymentSettings.fromEnv(env(operatorContainer(objects))).artifactsRoot());
+        FineTuneJobSettings.fromEnv(env(operatorContainer(objects))).trainerImage(),
+        settings.checks().image());
+    assertEquals("250m", settings.checks().cpu().toString());
+  }
+
+  @Test
+  void artifactStoreMountWorksAlongsideOtherNamespacesAndServesOnlyTheReleaseNamespace() {
+    List<HasMetadata> objects =
+        Charts.objects(
+            Map.of(
+                "artifactStore.operatorMount.enabled",
+                true,
+                "watchNamespaces[0]",
+                Charts.NAMESPACE,
+                "watchNamespaces[1]",
+                "team-b"));
+    AdapterDeploymentSettings settings =
+        AdapterDeploymentSettings.fromEnv(env(operatorContainer(objects)));
+    assertEquals(Charts.NAMESPACE, settings.checks().mountNamespace());
+    assertTrue(
+        podSpecs(objects).get(0).getVolumes().stream()
+            .anyMatch(v -> v.getPersistentVolumeClaim() != null));
   }
 
   @Test
@@ -475,18 +499,13 @@ class ChartTest {
         Arguments.of(Map.of("serving.image.tag", "latest"), "tag"),
         Arguments.of(Map.of("serving.runAsUser", 0), "runAsUser"),
         Arguments.of(Map.of("artifactStore.operatorMount.path", "artifacts"), "path"),
-        // The operator pod can only mount its own namespace's PVC: checking another namespace's
-        // adapters against it would check the wrong files.
-        Arguments.of(Map.of("artifactStore.operatorMount.enabled", true), "watchNamespaces"),
+        // The operator pod can only mount its own namespace's PVC: useless if that namespace is
+        // not watched.
         Arguments.of(
-            Map.of(
-                "artifactStore.operatorMount.enabled",
-                true,
-                "watchNamespaces[0]",
-                Charts.NAMESPACE,
-                "watchNamespaces[1]",
-                "team-b"),
-            "watchNamespaces"));
+            Map.of("artifactStore.operatorMount.enabled", true, "watchNamespaces[0]", "team-b"),
+            "watchNamespaces"),
+        Arguments.of(Map.of("serving.adapterCheck.memory", "lots"), "memory"),
+        Arguments.of(Map.of("serving.adapterCheck.deadlineSeconds", 0), "deadlineSeconds"));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -15,6 +15,7 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.dependent.BulkDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.Updater;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
@@ -86,6 +87,10 @@ class RbacCoversReconcilersTest {
         }
         if (Updater.class.isAssignableFrom(dependent.type())) {
           verbs.addAll(List.of("update", "patch"));
+        }
+        // A bulk dependent deletes the resources it no longer wants (e.g. stale check Jobs).
+        if (BulkDependentResource.class.isAssignableFrom(dependent.type())) {
+          verbs.add("delete");
         }
         for (String verb : verbs) {
           if (!allows(rules, group, plural, verb)) {

@@ -3,9 +3,9 @@ package io.kubetune.operator.chart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kubetune.contract.AdapterChecks;
 import io.kubetune.contract.DatasetErrorCode;
 import io.kubetune.contract.FailureReason;
-import io.kubetune.operator.adapter.AdapterChecks;
 import io.kubetune.operator.api.v1alpha1.Reasons;
 import io.kubetune.operator.modelserver.AdapterSynchronizer;
 import io.kubetune.operator.modelserver.DjlServingException;
@@ -49,6 +49,7 @@ class TroubleshootingDocTest {
     for (Class<?> type :
         List.of(
             Class.forName("io.kubetune.operator.adapter.AdapterSources$Reasons"),
+            Class.forName("io.kubetune.operator.adapter.AdapterCheckJobs$Reasons"),
             Class.forName(
                 "io.kubetune.operator.adapter.AdapterDeploymentStatusComputer$StatusReasons"),
             AdapterChecks.Reasons.class,

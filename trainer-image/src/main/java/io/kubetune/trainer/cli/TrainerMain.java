@@ -13,9 +13,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code kubetune-trainer} command: {@code train}, {@code validate-dataset}, {@code generate},
- * {@code eval}. Exit codes follow {@link FailureReason} (docs/trainer-contract.md); usage errors
- * exit 2 like an invalid config.
+ * The {@code kubetune-trainer} command: {@code train}, {@code validate-dataset}, {@code
+ * check-adapter}, {@code generate}, {@code eval}. Exit codes follow {@link FailureReason}
+ * (docs/trainer-contract.md); usage errors exit 2 like an invalid config.
  */
 @Command(
     name = "kubetune-trainer",
@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       TrainCommand.class,
       ValidateDatasetCommand.class,
+      CheckAdapterCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
       MergeCommand.class,
@@ -35,7 +36,8 @@ import picocli.CommandLine.Spec;
       "",
       "Exit codes: 0 ok, 1 internal error, 2 invalid config or usage,",
       "3 invalid dataset, 4 model not found or unreadable, 5 training diverged,",
-      "6 out of memory, 143 stopped by SIGTERM after a checkpoint."
+      "6 out of memory, 7 adapter refused (check-adapter),",
+      "143 stopped by SIGTERM after a checkpoint."
     })
 public final class TrainerMain implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainerMain.class);
@@ -112,6 +114,9 @@ public final class TrainerMain implements Runnable {
       }
       if (cls == ValidateDatasetCommand.class) {
         return cls.cast(new ValidateDatasetCommand(services));
+      }
+      if (cls == CheckAdapterCommand.class) {
+        return cls.cast(new CheckAdapterCommand(services));
       }
       if (cls == GenerateCommand.class) {
         return cls.cast(new GenerateCommand(services));

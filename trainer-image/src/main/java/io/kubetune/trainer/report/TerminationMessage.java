@@ -1,5 +1,6 @@
 package io.kubetune.trainer.report;
 
+import io.kubetune.contract.AdapterCheckResult;
 import io.kubetune.contract.Contract;
 import io.kubetune.contract.DatasetReport;
 import io.kubetune.contract.TrainerResult;
@@ -13,8 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes the container termination message that the operator reads after the trainer exits: a
- * {@link TrainerResult} (train, eval) or a {@link DatasetReport} (validate-dataset), bounded to
- * what Kubernetes keeps ({@link Contract#MAX_TERMINATION_MESSAGE_BYTES}).
+ * {@link TrainerResult} (train, eval), a {@link DatasetReport} (validate-dataset) or an {@link
+ * AdapterCheckResult} (check-adapter), bounded to what Kubernetes keeps ({@link
+ * Contract#MAX_TERMINATION_MESSAGE_BYTES}).
  */
 public final class TerminationMessage {
   /** Kubernetes' default {@code terminationMessagePath}. */
@@ -40,6 +42,11 @@ public final class TerminationMessage {
   /** Writes a result; returns false when the file cannot be written (outside a pod). */
   public boolean write(TrainerResult result) {
     return writeText(Contract.writeBounded(result));
+  }
+
+  /** Writes an adapter check verdict; returns false when the file cannot be written. */
+  public boolean write(AdapterCheckResult verdict) {
+    return writeText(Contract.writeBounded(verdict));
   }
 
   /** Writes a dataset report; returns false when the file cannot be written (outside a pod). */

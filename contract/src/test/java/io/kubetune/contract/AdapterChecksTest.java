@@ -1,13 +1,11 @@
-package io.kubetune.operator.adapter;
+package io.kubetune.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kubetune.contract.AdapterDigest;
-import io.kubetune.operator.adapter.AdapterChecks.Reasons;
-import io.kubetune.operator.adapter.AdapterChecks.Result;
+import io.kubetune.contract.AdapterChecks.Reasons;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +59,7 @@ class AdapterChecksTest {
     return adapter(field, c);
   }
 
-  private void assertRefused(Result result, String reason, String hint) {
+  private void assertRefused(AdapterCheckResult result, String reason, String hint) {
     assertFalse(result.ok(), "should be refused: " + result);
     assertEquals(reason, result.reason(), result.message());
     assertTrue(result.message().contains(hint), result.message());
@@ -70,7 +68,7 @@ class AdapterChecksTest {
   @Test
   void acceptsAValidAdapterAndReportsItsDigest() throws IOException {
     Path dir = adapter("ok", config());
-    Result result = checks.check(dir, AdapterDigest.of(dir));
+    AdapterCheckResult result = checks.check(dir, AdapterDigest.of(dir));
     assertTrue(result.ok(), result.message());
     assertNull(result.reason());
     assertEquals(AdapterDigest.of(dir), result.digest());
@@ -160,7 +158,7 @@ class AdapterChecksTest {
     Path dir = adapter("changed", config());
     String recorded = AdapterDigest.of(dir);
     Files.write(dir.resolve("adapter_model.safetensors"), new byte[] {9});
-    Result result = checks.check(dir, recorded);
+    AdapterCheckResult result = checks.check(dir, recorded);
     assertRefused(result, Reasons.DIGEST_MISMATCH, recorded);
     assertEquals(AdapterDigest.of(dir), result.digest());
   }

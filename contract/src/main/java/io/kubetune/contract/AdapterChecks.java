@@ -1,9 +1,8 @@
-package io.kubetune.operator.adapter;
+package io.kubetune.contract;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.kubetune.contract.AdapterDigest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +18,10 @@ import java.util.stream.Stream;
  * causal LM, within the server's rank limit, without features vLLM's LoRA does not serve (bias,
  * modules_to_save, DoRA), targeting supported modules, matching the recorded digest, and holding no
  * Python code (DJL Serving would execute a {@code model.py}).
+ *
+ * <p>The one implementation of these checks: the operator runs it in-process when it can read the
+ * artifact store, and the trainer image's {@code check-adapter} command runs it in a pod of the
+ * adapter's namespace when it cannot, so both give the same verdict.
  */
 public final class AdapterChecks {
 
@@ -44,19 +47,10 @@ public final class AdapterChecks {
   }
 
   /**
-   * The outcome of a check.
-   *
-   * @param ok true when the folder may be registered
-   * @param reason one of {@link Reasons}, null when ok
-   * @param message what is wrong and what to do, or a summary when ok
-   * @param digest the computed digest when the files could be read, else null
+   * Exit code of the trainer's {@code check-adapter} command when the folder is refused (0 when it
+   * may be served); the verdict is in the termination message either way.
    */
-  public record Result(boolean ok, String reason, String message, String digest) {
-
-    static Result refuse(String reason, String message) {
-      return new Result(false, reason, message, null);
-    }
-  }
+  public static final int REFUSED_EXIT_CODE = 7;
 
   private static final ObjectMapper JSON = new ObjectMapper();
   // The folder is user-controlled; a deep tree must not turn a check into a long walk.
@@ -82,22 +76,22 @@ public final class AdapterChecks {
    * @param expectedDigest the digest recorded for the adapter (from the FineTuneJob status or the
    *     spec); null skips the comparison but the digest is still computed
    */
-  public Result check(Path folder, String expectedDigest) {
+  public AdapterCheckResult check(Path folder, String expectedDigest) {
     if (!Files.isDirectory(folder)) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.FOLDER_MISSING,
           "adapter folder "
               + folder
               + " does not exist on the artifact store; check the path or wait for the"
               + " FineTuneJob to succeed");
     }
-    Result code = refuseCode(folder);
+    AdapterCheckResult code = refuseCode(folder);
     if (code != null) {
       return code;
     }
     Path configFile = folder.resolve(AdapterDigest.CONFIG_FILE);
     if (!Files.isRegularFile(configFile)) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.CONFIG_MISSING,
           AdapterDigest.CONFIG_FILE
               + " is missing in "
@@ -108,45 +102,65 @@ public final class AdapterChecks {
     try {
       config = JSON.readTree(Files.readAllBytes(configFile));
     } catch (JsonProcessingException e) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.CONFIG_INVALID,
           AdapterDigest.CONFIG_FILE
               + " is not valid JSON ("
               + e.getOriginalMessage()
               + "); re-export the adapter");
     } catch (IOException e) {
-      return Result.refuse(Reasons.UNREADABLE, "cannot read " + configFile + ": " + e.getMessage());
+      return AdapterCheckResult.refuse(
+          Reasons.UNREADABLE, "cannot read " + configFile + ": " + e.getMessage());
     }
     if (config == null || !config.isObject()) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.CONFIG_INVALID,
           AdapterDigest.CONFIG_FILE + " must be a JSON object; re-export the adapter");
     }
-    Result configResult = checkConfig(config);
+    // Measured before judging, so a refusal still tells what the adapter is.
+    Integer rank = config.path("r").canConvertToInt() ? config.path("r").asInt() : null;
+    List<String> modules = new ArrayList<>();
+    if (config.path("target_modules").isArray()) {
+      config.path("target_modules").forEach(t -> modules.add(t.asText(t.toString())));
+    }
+    AdapterCheckResult configResult = checkConfig(config);
     if (configResult != null) {
-      return configResult;
+      return measured(configResult, rank, modules, null);
     }
     Path weights = folder.resolve(AdapterDigest.WEIGHTS_FILE);
     if (!Files.isRegularFile(weights)) {
       if (Files.exists(folder.resolve("adapter_model.bin"))) {
-        return Result.refuse(
-            Reasons.PICKLE_WEIGHTS,
-            "adapter_model.bin (pickle, can execute code when loaded) is refused; save the adapter"
-                + " with safetensors (PEFT save_pretrained(safe_serialization=True))");
+        return measured(
+            AdapterCheckResult.refuse(
+                Reasons.PICKLE_WEIGHTS,
+                "adapter_model.bin (pickle, can execute code when loaded) is refused; save the"
+                    + " adapter with safetensors (PEFT save_pretrained(safe_serialization=True))"),
+            rank,
+            modules,
+            null);
       }
-      return Result.refuse(
-          Reasons.WEIGHTS_MISSING,
-          AdapterDigest.WEIGHTS_FILE + " is missing in " + folder + "; re-export the adapter");
+      return measured(
+          AdapterCheckResult.refuse(
+              Reasons.WEIGHTS_MISSING,
+              AdapterDigest.WEIGHTS_FILE + " is missing in " + folder + "; re-export the adapter"),
+          rank,
+          modules,
+          null);
     }
     String digest;
     try {
       digest = AdapterDigest.of(folder);
     } catch (IOException e) {
-      return Result.refuse(
-          Reasons.UNREADABLE, "cannot read the adapter files in " + folder + ": " + e.getMessage());
+      return measured(
+          AdapterCheckResult.refuse(
+              Reasons.UNREADABLE,
+              "cannot read the adapter files in " + folder + ": " + e.getMessage()),
+          rank,
+          modules,
+          null);
     }
     if (expectedDigest != null && !expectedDigest.equals(digest)) {
-      return new Result(
+      return new AdapterCheckResult(
           false,
           Reasons.DIGEST_MISMATCH,
           "adapter files in "
@@ -157,19 +171,26 @@ public final class AdapterChecks {
               + expectedDigest
               + " was recorded; the folder changed after training: re-run the FineTuneJob or"
               + " update the expected digest",
-          digest);
+          digest,
+          rank,
+          modules);
     }
-    return new Result(true, null, "adapter checks passed", digest);
+    return new AdapterCheckResult(true, null, "adapter checks passed", digest, rank, modules);
   }
 
-  private Result refuseCode(Path folder) {
+  private static AdapterCheckResult measured(
+      AdapterCheckResult r, Integer rank, List<String> modules, String digest) {
+    return new AdapterCheckResult(r.ok(), r.reason(), r.message(), digest, rank, modules);
+  }
+
+  private AdapterCheckResult refuseCode(Path folder) {
     List<String> python = new ArrayList<>();
     try (Stream<Path> files = Files.walk(folder, MAX_DEPTH)) {
       files
           .filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".py"))
           .forEach(p -> python.add(folder.relativize(p).toString()));
     } catch (IOException | java.io.UncheckedIOException e) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.UNREADABLE, "cannot list adapter folder " + folder + ": " + e.getMessage());
     }
     if (python.isEmpty()) {
@@ -177,7 +198,7 @@ public final class AdapterChecks {
     }
     python.sort(null);
     boolean modelPy = python.contains("model.py");
-    return Result.refuse(
+    return AdapterCheckResult.refuse(
         Reasons.CODE_FOUND,
         "the adapter folder contains Python code ("
             + String.join(", ", python)
@@ -187,10 +208,10 @@ public final class AdapterChecks {
             + " adapter_model.safetensors: remove the .py files");
   }
 
-  private Result checkConfig(JsonNode config) {
+  private AdapterCheckResult checkConfig(JsonNode config) {
     String peftType = config.path("peft_type").asText("");
     if (!peftType.equalsIgnoreCase("LORA")) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.NOT_LORA,
           "peft_type is '"
               + peftType
@@ -198,17 +219,17 @@ public final class AdapterChecks {
     }
     String taskType = config.path("task_type").asText("");
     if (!taskType.equalsIgnoreCase("CAUSAL_LM")) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.WRONG_TASK_TYPE,
           "task_type is '" + taskType + "' but a causal LM adapter (CAUSAL_LM) is required");
     }
     JsonNode r = config.get("r");
     if (r == null || !r.canConvertToInt() || r.asInt() < 1) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.CONFIG_INVALID, "r (LoRA rank) must be a positive integer, got " + r);
     }
     if (r.asInt() > maxLoraRank) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.RANK_TOO_HIGH,
           "adapter rank r="
               + r.asInt()
@@ -220,7 +241,7 @@ public final class AdapterChecks {
     }
     String bias = config.path("bias").asText("none");
     if (!bias.equals("none")) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.BIAS_NOT_SUPPORTED,
           "bias is '"
               + bias
@@ -231,7 +252,7 @@ public final class AdapterChecks {
     if (modulesToSave != null
         && !modulesToSave.isNull()
         && !(modulesToSave.isArray() && modulesToSave.isEmpty())) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.MODULES_TO_SAVE_NOT_SUPPORTED,
           "modules_to_save is "
               + modulesToSave
@@ -239,13 +260,13 @@ public final class AdapterChecks {
               + " modules_to_save");
     }
     if (config.path("use_dora").asBoolean(false)) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.DORA_NOT_SUPPORTED,
           "use_dora is true but DoRA adapters cannot be served; retrain with use_dora: false");
     }
     JsonNode targets = config.get("target_modules");
     if (targets == null || !targets.isArray() || targets.isEmpty()) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.UNSUPPORTED_TARGET_MODULES,
           "target_modules must be a non-empty list of module names, got "
               + targets
@@ -258,7 +279,7 @@ public final class AdapterChecks {
       }
     }
     if (!unsupported.isEmpty()) {
-      return Result.refuse(
+      return AdapterCheckResult.refuse(
           Reasons.UNSUPPORTED_TARGET_MODULES,
           "target_modules "
               + unsupported
