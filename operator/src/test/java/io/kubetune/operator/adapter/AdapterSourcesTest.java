@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.kubetune.contract.AdapterInfo;
+import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -26,12 +28,14 @@ class AdapterSourcesTest {
     status.adapter.kind = AdapterInfo.KIND_MODEL;
     job.setStatus(status);
 
+    AdapterSources sources = new AdapterSources(AdapterDeploymentSettings.defaults());
+    AdapterDeployment ad = AdapterDeployments.of("ns", "ad").job("a", "full-ft").build();
     List<AdapterSources.Resolved> resolved =
-        new AdapterSources(AdapterDeploymentSettings.defaults())
-            .resolve(
-                AdapterDeployments.of("ns", "ad").job("a", "full-ft").build(),
-                name -> name.equals("full-ft") ? job : null,
-                Set.of());
+        sources.resolve(
+            ad,
+            name -> name.equals("full-ft") ? job : null,
+            Set.of(),
+            sources.checkRound(ad, List.of(), List.of(), Instant.now()));
 
     AdapterSources.Blocked blocked =
         assertInstanceOf(AdapterSources.Blocked.class, resolved.get(0));
