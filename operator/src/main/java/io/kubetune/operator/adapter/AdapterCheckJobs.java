@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -16,6 +15,7 @@ import io.kubetune.contract.Contract;
 import io.kubetune.contract.ContractException;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.pods.PodSpecs;
+import io.kubetune.operator.pods.PodStates;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -455,12 +455,7 @@ final class AdapterCheckJobs {
   }
 
   private static Optional<JobCondition> condition(Job job, String type) {
-    if (job.getStatus() == null || job.getStatus().getConditions() == null) {
-      return Optional.empty();
-    }
-    return job.getStatus().getConditions().stream()
-        .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus()))
-        .findFirst();
+    return PodStates.condition(job, type);
   }
 
   private static Optional<ContainerStateTerminated> terminated(Pod pod) {
@@ -468,31 +463,21 @@ final class AdapterCheckJobs {
   }
 
   private static Optional<ContainerStatus> container(Pod pod) {
-    if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
-      return Optional.empty();
-    }
-    return pod.getStatus().getContainerStatuses().stream()
-        .filter(s -> CONTAINER.equals(s.getName()))
-        .findFirst();
+    return PodStates.container(pod, CONTAINER);
   }
 
   /** Why a check pod is stuck before running, as kubectl describe would say. */
   private static Optional<String> pendingReason(Pod pod) {
-    if (pod.getStatus() == null) {
-      return Optional.empty();
-    }
-    if (pod.getStatus().getConditions() != null) {
-      for (PodCondition c : pod.getStatus().getConditions()) {
-        if ("PodScheduled".equals(c.getType())
-            && "False".equals(c.getStatus())
-            && "Unschedulable".equals(c.getReason())) {
-          return Optional.of(
-              "Unschedulable: "
-                  + (c.getMessage() == null ? "" : c.getMessage())
-                  + "; the pod needs "
-                  + "the namespace's artifact store PVC and a node with free CPU and memory");
-        }
-      }
+    Optional<String> unschedulable =
+        PodStates.unschedulable(pod)
+            .map(
+                c ->
+                    "Unschedulable: "
+                        + (c.getMessage() == null ? "" : c.getMessage())
+                        + "; the pod needs "
+                        + "the namespace's artifact store PVC and a node with free CPU and memory");
+    if (unschedulable.isPresent()) {
+      return unschedulable;
     }
     return container(pod)
         .filter(s -> s.getState() != null && s.getState().getWaiting() != null)

@@ -104,30 +104,14 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
         InformerEventSourceConfiguration.from(Pod.class, AdapterDeployment.class)
             .withName("serving-pods")
             .withLabelSelector(ServingResources.SELECT_SERVING)
-            .withSecondaryToPrimaryMapper(
-                pod -> {
-                  Map<String, String> labels = pod.getMetadata().getLabels();
-                  String owner =
-                      labels == null ? null : labels.get(ServingResources.ADAPTER_DEPLOYMENT);
-                  return owner == null
-                      ? Set.of()
-                      : Set.of(new ResourceID(owner, pod.getMetadata().getNamespace()));
-                })
+            .withSecondaryToPrimaryMapper(AdapterDeploymentReconciler::owner)
             .build();
     // Adapter check pods carry the verdict in their termination message.
     InformerEventSourceConfiguration<Pod> checkPods =
         InformerEventSourceConfiguration.from(Pod.class, AdapterDeployment.class)
             .withName("adapter-check-pods")
             .withLabelSelector(AdapterCheckJobs.SELECT_CHECKS)
-            .withSecondaryToPrimaryMapper(
-                pod -> {
-                  Map<String, String> labels = pod.getMetadata().getLabels();
-                  String owner =
-                      labels == null ? null : labels.get(ServingResources.ADAPTER_DEPLOYMENT);
-                  return owner == null
-                      ? Set.of()
-                      : Set.of(new ResourceID(owner, pod.getMetadata().getNamespace()));
-                })
+            .withSecondaryToPrimaryMapper(AdapterDeploymentReconciler::owner)
             .build();
     // FineTuneJob → the AdapterDeployments that reference it, through an index of the primary
     // cache, so a job finishing (or re-running with a new adapter) rolls the adapter out.
@@ -162,6 +146,15 @@ public class AdapterDeploymentReconciler implements Reconciler<AdapterDeployment
         new InformerEventSource<>(checkPods, context),
         new InformerEventSource<>(jobs, context),
         syncSource);
+  }
+
+  /** The AdapterDeployment a serving or check pod belongs to, by its label. */
+  private static Set<ResourceID> owner(Pod pod) {
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    String owner = labels == null ? null : labels.get(ServingResources.ADAPTER_DEPLOYMENT);
+    return owner == null
+        ? Set.of()
+        : Set.of(new ResourceID(owner, pod.getMetadata().getNamespace()));
   }
 
   private static List<String> jobKeys(AdapterDeployment ad) {

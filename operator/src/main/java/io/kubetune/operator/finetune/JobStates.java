@@ -3,9 +3,9 @@ package io.kubetune.operator.finetune;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.kubetune.operator.pods.PodStates;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -15,12 +15,7 @@ final class JobStates {
   private JobStates() {}
 
   static Optional<JobCondition> condition(Job job, String type) {
-    if (job == null || job.getStatus() == null || job.getStatus().getConditions() == null) {
-      return Optional.empty();
-    }
-    return job.getStatus().getConditions().stream()
-        .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus()))
-        .findFirst();
+    return PodStates.condition(job, type);
   }
 
   static boolean complete(Job job) {
@@ -50,12 +45,7 @@ final class JobStates {
   }
 
   static Optional<ContainerStatus> container(Pod pod) {
-    if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
-      return Optional.empty();
-    }
-    return pod.getStatus().getContainerStatuses().stream()
-        .filter(s -> TrainerPods.CONTAINER.equals(s.getName()))
-        .findFirst();
+    return PodStates.container(pod, TrainerPods.CONTAINER);
   }
 
   static Optional<ContainerStateTerminated> terminated(Pod pod) {
@@ -87,24 +77,19 @@ final class JobStates {
    * starting.
    */
   static Optional<String[]> pendingReason(Pod pod) {
-    if (pod.getStatus() == null) {
-      return Optional.empty();
-    }
-    if (pod.getStatus().getConditions() != null) {
-      for (PodCondition c : pod.getStatus().getConditions()) {
-        if ("PodScheduled".equals(c.getType())
-            && "False".equals(c.getStatus())
-            && "Unschedulable".equals(c.getReason())) {
-          return Optional.of(
-              new String[] {
-                "Unschedulable",
-                "no node fits the pod: "
-                    + (c.getMessage() == null ? "" : c.getMessage())
-                    + "; check spec.resources (GPUs, nodeSelector, tolerations) and cluster"
-                    + " capacity"
-              });
-        }
-      }
+    Optional<String[]> unschedulable =
+        PodStates.unschedulable(pod)
+            .map(
+                c ->
+                    new String[] {
+                      "Unschedulable",
+                      "no node fits the pod: "
+                          + (c.getMessage() == null ? "" : c.getMessage())
+                          + "; check spec.resources (GPUs, nodeSelector, tolerations) and cluster"
+                          + " capacity"
+                    });
+    if (unschedulable.isPresent()) {
+      return unschedulable;
     }
     Optional<ContainerStatus> status = container(pod);
     if (status.isPresent()

@@ -24,14 +24,10 @@ public final class PrunedCaches {
   private PrunedCaches() {}
 
   /** Jobs without their pod template and pod failure policy. */
-  public static final class JobStore extends BasicItemStore<Job> {
-    public JobStore() {
-      super(Cache::metaNamespaceKeyFunc);
-    }
-
+  public static final class JobStore extends PruningStore<Job> {
     @Override
-    public Job put(String key, Job job) {
-      return super.put(key, prune(job));
+    Job pruned(Job job) {
+      return prune(job);
     }
 
     static Job prune(Job job) {
@@ -55,14 +51,10 @@ public final class PrunedCaches {
   }
 
   /** Pods without their spec. */
-  public static final class PodStore extends BasicItemStore<Pod> {
-    public PodStore() {
-      super(Cache::metaNamespaceKeyFunc);
-    }
-
+  public static final class PodStore extends PruningStore<Pod> {
     @Override
-    public Pod put(String key, Pod pod) {
-      return super.put(key, prune(pod));
+    Pod pruned(Pod pod) {
+      return prune(pod);
     }
 
     static Pod prune(Pod pod) {
@@ -73,6 +65,20 @@ public final class PrunedCaches {
       pruned.setStatus(pod.getStatus());
       return pruned;
     }
+  }
+
+  /** A store that keeps a pruned copy of each object it is given. */
+  abstract static class PruningStore<T extends HasMetadata> extends BasicItemStore<T> {
+    PruningStore() {
+      super(Cache::metaNamespaceKeyFunc);
+    }
+
+    @Override
+    public T put(String key, T object) {
+      return super.put(key, pruned(object));
+    }
+
+    abstract T pruned(T object);
   }
 
   private static ObjectMeta metadata(HasMetadata object) {
