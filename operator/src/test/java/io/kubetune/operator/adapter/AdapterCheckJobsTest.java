@@ -8,13 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.kubetune.contract.AdapterCheckResult;
 import io.kubetune.contract.Contract;
 import io.kubetune.operator.adapter.AdapterCheckJobs.Request;
 import io.kubetune.operator.adapter.AdapterCheckJobs.Verdict;
 import io.kubetune.operator.adapter.AdapterCheckJobs.Waiting;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
+import io.kubetune.operator.testing.Jobs;
+import io.kubetune.operator.testing.Pods;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -121,13 +122,7 @@ class AdapterCheckJobsTest {
   }
 
   private static io.fabric8.kubernetes.api.model.batch.v1.JobStatus failed(String reason) {
-    return new JobStatusBuilder()
-        .addNewCondition()
-        .withType("Failed")
-        .withStatus("True")
-        .withReason(reason)
-        .endCondition()
-        .build();
+    return Jobs.withCondition("Failed", reason);
   }
 
   private static Pod pod(Job job, int exitCode, String reason, String message) {
@@ -137,16 +132,8 @@ class AdapterCheckJobsTest {
         .withLabels(job.getSpec().getTemplate().getMetadata().getLabels())
         .endMetadata()
         .withNewStatus()
-        .addNewContainerStatus()
-        .withName(AdapterCheckJobs.CONTAINER)
-        .withNewState()
-        .withNewTerminated()
-        .withExitCode(exitCode)
-        .withReason(reason)
-        .withMessage(message)
-        .endTerminated()
-        .endState()
-        .endContainerStatus()
+        .withContainerStatuses(
+            Pods.terminated(exitCode, reason, message).withName(AdapterCheckJobs.CONTAINER).build())
         .endStatus()
         .build();
   }

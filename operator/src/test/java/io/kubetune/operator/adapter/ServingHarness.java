@@ -3,16 +3,13 @@ package io.kubetune.operator.adapter;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
 import io.kubetune.contract.AdapterCheckResult;
 import io.kubetune.contract.AdapterChecks;
-import io.kubetune.contract.AdapterDigest;
 import io.kubetune.contract.Contract;
 import io.kubetune.operator.OperatorBootstrap;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
@@ -20,23 +17,19 @@ import io.kubetune.operator.api.v1alpha1.AdapterDeploymentStatus;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentStatus.AdapterState;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
-import io.kubetune.operator.modelserver.AdapterSynchronizer;
-import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
 import io.kubetune.operator.modelserver.FakeDjlServing;
+import io.kubetune.operator.testing.FakeServingPods;
 import io.kubetune.operator.testing.GeneratedCrds;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.kubetune.operator.testing.Jobs;
+import io.kubetune.operator.testing.PeftAdapters;
+import io.kubetune.operator.testing.Pods;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -52,7 +45,8 @@ final class ServingHarness implements AutoCloseable {
   final KubernetesClient client;
   final Path artifacts;
   final AdapterDeploymentSettings settings;
-  final Map<String, FakeDjlServing> fakes = new ConcurrentHashMap<>();
+  final FakeServingPods pods = new FakeServingPods();
+  final Map<String, FakeDjlServing> fakes = pods.fakes;
   private Operator operator;
 
   ServingHarness(KubernetesClient client, Path artifacts) {
@@ -73,42 +67,25 @@ final class ServingHarness implements AutoCloseable {
     this.artifacts = artifacts;
     AdapterDeploymentSettings defaults = AdapterDeploymentSettings.defaults();
     this.settings =
-        defaults
-            .withArtifactsRoot(
-                operatorMount ? artifacts : artifacts.resolve("not-mounted-in-the-operator"))
-            .withChecks(defaults.checks().withRetry(Duration.ofSeconds(1), Duration.ofSeconds(2)))
-            .withSync(
-                new AdapterSynchronizer.Settings(
-                    AdapterDeploymentSettings.MODEL_NAME,
-                    4,
-                    Duration.ofSeconds(30),
-                    Duration.ofMillis(200),
-                    Duration.ofSeconds(1),
-                    Duration.ofMinutes(10),
-                    Duration.ofHours(1),
-                    "hi"),
-                Duration.ofSeconds(1),
-                Duration.ofMillis(200));
+        FakeServingPods.fastSync(
+            defaults
+                .withArtifactsRoot(
+                    operatorMount ? artifacts : artifacts.resolve("not-mounted-in-the-operator"))
+                .withChecks(
+                    defaults.checks().withRetry(Duration.ofSeconds(1), Duration.ofSeconds(2))));
     GeneratedCrds.register(client);
     start();
   }
 
   void start() {
     operator = OperatorBootstrap.newOperator(client);
-    operator.register(new AdapterDeploymentReconciler(settings, this::endpoint, Clock.systemUTC()));
+    operator.register(new AdapterDeploymentReconciler(settings, pods::endpoint, Clock.systemUTC()));
     operator.start();
   }
 
   /** Stops the operator, as a crash or a leader change would. */
   void stop() {
     operator.stop();
-  }
-
-  private Optional<PodEndpoint> endpoint(Pod pod) {
-    FakeDjlServing fake = fakes.get(pod.getMetadata().getName());
-    return fake == null
-        ? Optional.empty()
-        : Optional.of(new PodEndpoint(pod.getMetadata().getName(), fake.uri(), fake.uri()));
   }
 
   // ------------------------------------------------------------------ artifacts
@@ -122,37 +99,7 @@ final class ServingHarness implements AutoCloseable {
 
   /** Writes an adapter whose config has {@code overrides} (JSON values); returns its digest. */
   String writeAdapter(String folder, int r, String seed, Map<String, String> overrides) {
-    try {
-      Path dir = Files.createDirectories(artifacts.resolve("adapters").resolve(folder));
-      Map<String, String> c = new java.util.LinkedHashMap<>();
-      c.put("peft_type", "\"LORA\"");
-      c.put("task_type", "\"CAUSAL_LM\"");
-      c.put("r", Integer.toString(r));
-      c.put("lora_alpha", Integer.toString(2 * r));
-      c.put("lora_dropout", "0.05");
-      c.put("target_modules", "[\"q_proj\", \"v_proj\"]");
-      c.put("bias", "\"none\"");
-      c.put("use_rslora", "false");
-      c.put("use_dora", "false");
-      c.put("modules_to_save", "null");
-      c.put("base_model_name_or_path", "\"tiny-llama\"");
-      c.putAll(overrides);
-      StringBuilder json = new StringBuilder("{");
-      c.forEach(
-          (k, v) ->
-              json.append(json.length() > 1 ? ", " : "")
-                  .append('"')
-                  .append(k)
-                  .append("\": ")
-                  .append(v));
-      json.append('}');
-      Files.writeString(dir.resolve(AdapterDigest.CONFIG_FILE), json);
-      byte[] weights = ("{}" + seed).getBytes(StandardCharsets.UTF_8);
-      Files.write(dir.resolve(AdapterDigest.WEIGHTS_FILE), weights);
-      return AdapterDigest.of(dir);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return PeftAdapters.write(artifacts, folder, r, seed, overrides);
   }
 
   // ------------------------------------------------------------------ resources
@@ -231,43 +178,7 @@ final class ServingHarness implements AutoCloseable {
 
   /** A started serving pod whose fake is set up by {@code setup} before the pod appears. */
   Pod readyPod(String ns, String ad, String podName, Consumer<FakeDjlServing> setup) {
-    try {
-      FakeDjlServing fake = FakeDjlServing.start();
-      setup.accept(fake);
-      fakes.put(podName, fake);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(podName)
-            .withNamespace(ns)
-            .withLabels(
-                Map.of(
-                    ServingResources.MANAGED_BY,
-                    ServingResources.OPERATOR,
-                    ServingResources.ADAPTER_DEPLOYMENT,
-                    ad,
-                    ServingResources.COMPONENT,
-                    ServingResources.SERVING))
-            .withCreationTimestamp(Instant.now().toString())
-            .endMetadata()
-            .withNewStatus()
-            .withPhase("Running")
-            .withPodIP("127.0.0.1")
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .endCondition()
-            .addNewContainerStatus()
-            .withName(ServingResources.CONTAINER)
-            .withReady(true)
-            .withRestartCount(0)
-            .endContainerStatus()
-            .endStatus()
-            .build();
-    return client.resource(pod).create();
+    return pods.readyPod(client, ns, ad, podName, setup);
   }
 
   /** The kubelet reports a container restart of {@code podName}. */
@@ -359,70 +270,28 @@ final class ServingHarness implements AutoCloseable {
       String message,
       String jobCondition,
       String jobReason) {
-    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
     Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(job.getMetadata().getName() + "-" + Long.toHexString(System.nanoTime()))
-            .withNamespace(job.getMetadata().getNamespace())
-            .withLabels(labels)
-            .withCreationTimestamp(Instant.now().toString())
-            .addNewOwnerReference()
-            .withApiVersion("batch/v1")
-            .withKind("Job")
-            .withName(job.getMetadata().getName())
-            .withUid(job.getMetadata().getUid())
-            .withController(true)
-            .endOwnerReference()
-            .endMetadata()
-            .withNewStatus()
-            .withPhase(exitCode == 0 ? "Succeeded" : "Failed")
-            .addNewContainerStatus()
-            .withName(AdapterCheckJobs.CONTAINER)
-            .withNewState()
-            .withNewTerminated()
-            .withExitCode(exitCode)
-            .withReason(podReason == null ? (exitCode == 0 ? "Completed" : "Error") : podReason)
-            .withMessage(message)
-            .endTerminated()
-            .endState()
-            .endContainerStatus()
-            .endStatus()
-            .build();
+        Pods.ofJob(
+            job,
+            job.getMetadata().getName() + "-" + Long.toHexString(System.nanoTime()),
+            exitCode == 0 ? "Succeeded" : "Failed",
+            Pods.terminated(
+                    exitCode,
+                    podReason == null ? (exitCode == 0 ? "Completed" : "Error") : podReason,
+                    message)
+                .withName(AdapterCheckJobs.CONTAINER)
+                .build());
     client.resource(pod).create();
     Job current = client.resource(job).get();
-    current.setStatus(
-        new JobStatusBuilder()
-            .addNewCondition()
-            .withType(jobCondition)
-            .withStatus("True")
-            .withReason(jobReason)
-            .endCondition()
-            .build());
+    current.setStatus(Jobs.withCondition(jobCondition, jobReason));
     client.resource(current).updateStatus();
   }
 
   /** A check pod the scheduler cannot place. */
   void unschedulableCheckPod(Job job, String message) {
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(job.getMetadata().getName() + "-pending")
-            .withNamespace(job.getMetadata().getNamespace())
-            .withLabels(job.getSpec().getTemplate().getMetadata().getLabels())
-            .withCreationTimestamp(Instant.now().toString())
-            .endMetadata()
-            .withNewStatus()
-            .withPhase("Pending")
-            .addNewCondition()
-            .withType("PodScheduled")
-            .withStatus("False")
-            .withReason("Unschedulable")
-            .withMessage(message)
-            .endCondition()
-            .endStatus()
-            .build();
-    client.resource(pod).create();
+    client
+        .resource(Pods.unschedulable(job, job.getMetadata().getName() + "-pending", message))
+        .create();
   }
 
   // ------------------------------------------------------------------ FineTuneJobs
@@ -455,6 +324,6 @@ final class ServingHarness implements AutoCloseable {
   @Override
   public void close() {
     operator.stop();
-    fakes.values().forEach(FakeDjlServing::close);
+    pods.close();
   }
 }

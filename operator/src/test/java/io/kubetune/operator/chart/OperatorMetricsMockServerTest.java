@@ -6,22 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.kubetune.contract.AdapterDigest;
 import io.kubetune.contract.Contract;
 import io.kubetune.contract.DatasetReport;
-import io.kubetune.contract.EvalMetrics;
 import io.kubetune.contract.TrainerProgress;
-import io.kubetune.contract.TrainerStage;
 import io.kubetune.operator.adapter.AdapterDeploymentReconciler;
 import io.kubetune.operator.adapter.AdapterDeploymentSettings;
-import io.kubetune.operator.adapter.ServingResources;
 import io.kubetune.operator.api.v1alpha1.AdapterDeployment;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentSpec;
 import io.kubetune.operator.api.v1alpha1.AdapterDeploymentSpec.AdapterEntry;
@@ -33,26 +25,23 @@ import io.kubetune.operator.finetune.FineTuneJobReconciler;
 import io.kubetune.operator.finetune.FineTuneJobSettings;
 import io.kubetune.operator.finetune.FineTuneJobs;
 import io.kubetune.operator.metrics.ResourceMetrics;
-import io.kubetune.operator.modelserver.AdapterSynchronizer;
-import io.kubetune.operator.modelserver.AdapterSynchronizer.PodEndpoint;
-import io.kubetune.operator.modelserver.FakeDjlServing;
 import io.kubetune.operator.runtime.OperatorRuntime;
 import io.kubetune.operator.runtime.OperatorSettings;
+import io.kubetune.operator.testing.FakeServingPods;
 import io.kubetune.operator.testing.GeneratedCrds;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import io.kubetune.operator.testing.Jobs;
+import io.kubetune.operator.testing.PeftAdapters;
+import io.kubetune.operator.testing.Pods;
+import io.kubetune.operator.testing.TrainerProgresses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -75,7 +64,7 @@ class OperatorMetricsMockServerTest {
   KubernetesClient client;
   @TempDir Path artifacts;
 
-  private final Map<String, FakeDjlServing> fakes = new ConcurrentHashMap<>();
+  private final FakeServingPods fakes = new FakeServingPods();
   private OperatorRuntime runtime;
 
   @AfterEach
@@ -83,7 +72,7 @@ class OperatorMetricsMockServerTest {
     if (runtime != null) {
       runtime.close();
     }
-    fakes.values().forEach(FakeDjlServing::close);
+    fakes.close();
   }
 
   @Test
@@ -100,7 +89,7 @@ class OperatorMetricsMockServerTest {
     writeAdapter("b", "b");
     client.resource(adapterDeployment("chat", "a", "b")).create();
     // One LoRA slot: the second registration is answered 507 No free lora slots.
-    readyPod(SERVING, "chat", "chat-0", f -> f.maxLoras(1));
+    fakes.readyPod(client, SERVING, "chat", "chat-0", f -> f.maxLoras(1));
 
     Map<String, String> running = Map.of("resource_namespace", ML, "phase", "Running");
     Map<String, String> trainA = Map.of("resource_namespace", ML, "finetunejob", "train-a");
@@ -222,20 +211,7 @@ class OperatorMetricsMockServerTest {
 
   private OperatorRuntime start() {
     AdapterDeploymentSettings adSettings =
-        AdapterDeploymentSettings.defaults()
-            .withArtifactsRoot(artifacts)
-            .withSync(
-                new AdapterSynchronizer.Settings(
-                    AdapterDeploymentSettings.MODEL_NAME,
-                    4,
-                    Duration.ofSeconds(30),
-                    Duration.ofMillis(200),
-                    Duration.ofSeconds(1),
-                    Duration.ofMinutes(10),
-                    Duration.ofHours(1),
-                    "hi"),
-                Duration.ofSeconds(1),
-                Duration.ofMillis(200));
+        FakeServingPods.fastSync(AdapterDeploymentSettings.defaults().withArtifactsRoot(artifacts));
     OperatorSettings settings =
         OperatorSettings.fromEnv(
             Map.of(
@@ -248,15 +224,8 @@ class OperatorMetricsMockServerTest {
         client,
         List.of(
             new FineTuneJobReconciler(FineTuneJobSettings.defaults()),
-            new AdapterDeploymentReconciler(adSettings, this::endpoint, Clock.systemUTC())),
+            new AdapterDeploymentReconciler(adSettings, fakes::endpoint, Clock.systemUTC())),
         () -> {});
-  }
-
-  private Optional<PodEndpoint> endpoint(Pod pod) {
-    FakeDjlServing fake = fakes.get(pod.getMetadata().getName());
-    return fake == null
-        ? Optional.empty()
-        : Optional.of(new PodEndpoint(pod.getMetadata().getName(), fake.uri(), fake.uri()));
   }
 
   private String awaitScrape(String what, java.util.function.Predicate<String> condition) {
@@ -304,17 +273,7 @@ class OperatorMetricsMockServerTest {
   private void running(String name) {
     Job trainer = toTrainer(name);
     jobStatus(trainer, 1, null, null);
-    pod(
-        trainer,
-        "t",
-        new ContainerStatusBuilder()
-            .withReady(true)
-            .withNewState()
-            .withNewRunning()
-            .withStartedAt(Instant.now().toString())
-            .endRunning()
-            .endState(),
-        "Running");
+    pod(trainer, "t", Pods.running(), "Running");
     awaitPhase(name, Phase.Running);
   }
 
@@ -332,37 +291,14 @@ class OperatorMetricsMockServerTest {
     pod(
         validation,
         "v",
-        new ContainerStatusBuilder()
-            .withNewState()
-            .withNewTerminated()
-            .withExitCode(0)
-            .withReason("Completed")
-            .withMessage(Contract.writeBounded(report))
-            .endTerminated()
-            .endState(),
+        Pods.terminated(0, "Completed", Contract.writeBounded(report)),
         "Succeeded");
     jobStatus(validation, 0, "Complete", null);
     return awaitJob(name + "-trainer");
   }
 
   private void progress(String name) {
-    TrainerProgress p =
-        new TrainerProgress(
-            Contract.SCHEMA_VERSION,
-            TrainerStage.TRAINING,
-            50L,
-            200L,
-            0.5,
-            400000L,
-            1500.0,
-            1.25,
-            1.8e-4,
-            new EvalMetrics(1.4, 0.61),
-            new EvalMetrics(2.1, 0.42),
-            Map.of(),
-            null,
-            List.of(),
-            Instant.now().toString());
+    TrainerProgress p = TrainerProgresses.training(Map.of(), List.of());
     client
         .configMaps()
         .inNamespace(ML)
@@ -393,54 +329,18 @@ class OperatorMetricsMockServerTest {
 
   /** The job controller's view: a pod of {@code job} in the given state. */
   private void pod(Job job, String suffix, ContainerStatusBuilder container, String phase) {
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(job.getMetadata().getName() + "-" + suffix)
-            .withNamespace(ML)
-            .withLabels(job.getSpec().getTemplate().getMetadata().getLabels())
-            .withCreationTimestamp(Instant.now().toString())
-            .addNewOwnerReference()
-            .withApiVersion("batch/v1")
-            .withKind("Job")
-            .withName(job.getMetadata().getName())
-            .withUid(job.getMetadata().getUid())
-            .withController(true)
-            .endOwnerReference()
-            .endMetadata()
-            .withNewStatus()
-            .withPhase(phase)
-            .withContainerStatuses(container.withName("trainer").build())
-            .endStatus()
-            .build();
-    client.resource(pod).create();
+    client
+        .resource(
+            Pods.ofJob(
+                job,
+                job.getMetadata().getName() + "-" + suffix,
+                phase,
+                container.withName("trainer").build()))
+        .create();
   }
 
   private void jobStatus(Job job, Integer active, String conditionType, String reason) {
-    Job current =
-        client.batch().v1().jobs().inNamespace(ML).withName(job.getMetadata().getName()).get();
-    current.setStatus(
-        new JobStatusBuilder()
-            .withActive(active)
-            .withStartTime(Instant.now().minusSeconds(60).toString())
-            .build());
-    if (conditionType != null) {
-      current
-          .getStatus()
-          .setConditions(
-              List.of(
-                  new JobConditionBuilder()
-                      .withType(conditionType)
-                      .withStatus("True")
-                      .withReason(reason)
-                      .withLastTransitionTime(Instant.now().toString())
-                      .build()));
-      if ("Complete".equals(conditionType)) {
-        current.getStatus().setCompletionTime(Instant.now().toString());
-        current.getStatus().setSucceeded(1);
-      }
-    }
-    client.resource(current).updateStatus();
+    Jobs.setStatus(client, job, active, null, conditionType, reason);
   }
 
   // ------------------------------------------------------------------ serving
@@ -470,54 +370,7 @@ class OperatorMetricsMockServerTest {
   }
 
   /** A valid PEFT LoRA adapter folder (rank 8) on the artifact store. */
-  private void writeAdapter(String folder, String seed) throws IOException {
-    Path dir = Files.createDirectories(artifacts.resolve("adapters").resolve(folder));
-    Files.writeString(
-        dir.resolve(AdapterDigest.CONFIG_FILE),
-        "{\"peft_type\": \"LORA\", \"task_type\": \"CAUSAL_LM\", \"r\": 8, \"lora_alpha\": 16,"
-            + " \"lora_dropout\": 0.05, \"target_modules\": [\"q_proj\", \"v_proj\"],"
-            + " \"bias\": \"none\", \"use_rslora\": false, \"use_dora\": false,"
-            + " \"modules_to_save\": null, \"base_model_name_or_path\": \"tiny-llama\"}");
-    Files.write(
-        dir.resolve(AdapterDigest.WEIGHTS_FILE), ("{}" + seed).getBytes(StandardCharsets.UTF_8));
-  }
-
-  /** The kubelet's view of a started serving pod, backed by a fake DJL Serving. */
-  private void readyPod(
-      String ns, String ad, String name, java.util.function.Consumer<FakeDjlServing> setup)
-      throws IOException {
-    FakeDjlServing fake = FakeDjlServing.start();
-    setup.accept(fake);
-    fakes.put(name, fake);
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(name)
-            .withNamespace(ns)
-            .withLabels(
-                Map.of(
-                    ServingResources.MANAGED_BY,
-                    ServingResources.OPERATOR,
-                    ServingResources.ADAPTER_DEPLOYMENT,
-                    ad,
-                    ServingResources.COMPONENT,
-                    ServingResources.SERVING))
-            .withCreationTimestamp(Instant.now().toString())
-            .endMetadata()
-            .withNewStatus()
-            .withPhase("Running")
-            .withPodIP("127.0.0.1")
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .endCondition()
-            .addNewContainerStatus()
-            .withName(ServingResources.CONTAINER)
-            .withReady(true)
-            .withRestartCount(0)
-            .endContainerStatus()
-            .endStatus()
-            .build();
-    client.resource(pod).create();
+  private void writeAdapter(String folder, String seed) {
+    PeftAdapters.write(artifacts, folder, 8, seed, Map.of());
   }
 }

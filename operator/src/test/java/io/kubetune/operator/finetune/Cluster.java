@@ -5,17 +5,16 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubetune.contract.Contract;
 import io.kubetune.operator.api.v1alpha1.Conditions;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus.Phase;
+import io.kubetune.operator.testing.Jobs;
+import io.kubetune.operator.testing.Pods;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -94,27 +93,12 @@ final class Cluster {
 
   /** The job controller's view: a pod for {@code job} in the given state. */
   Pod pod(Job job, String suffix, ContainerStatusBuilder container, String phase) {
-    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
     Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(job.getMetadata().getName() + "-" + suffix)
-            .withNamespace(job.getMetadata().getNamespace())
-            .withLabels(labels)
-            .withCreationTimestamp(Instant.now().toString())
-            .addNewOwnerReference()
-            .withApiVersion("batch/v1")
-            .withKind("Job")
-            .withName(job.getMetadata().getName())
-            .withUid(job.getMetadata().getUid())
-            .withController(true)
-            .endOwnerReference()
-            .endMetadata()
-            .withNewStatus()
-            .withPhase(phase)
-            .withContainerStatuses(container.withName(TrainerPods.CONTAINER).build())
-            .endStatus()
-            .build();
+        Pods.ofJob(
+            job,
+            job.getMetadata().getName() + "-" + suffix,
+            phase,
+            container.withName(TrainerPods.CONTAINER).build());
     return client.resource(pod).createOr(p -> p.update());
   }
 
@@ -122,29 +106,12 @@ final class Cluster {
     return pod(
         job,
         suffix,
-        new ContainerStatusBuilder()
-            .withNewState()
-            .withNewTerminated()
-            .withExitCode(exitCode)
-            .withReason(reason)
-            .withMessage(message)
-            .endTerminated()
-            .endState(),
+        Pods.terminated(exitCode, reason, message),
         exitCode == 0 ? "Succeeded" : "Failed");
   }
 
   Pod runningPod(Job job, String suffix) {
-    return pod(
-        job,
-        suffix,
-        new ContainerStatusBuilder()
-            .withReady(true)
-            .withNewState()
-            .withNewRunning()
-            .withStartedAt(Instant.now().toString())
-            .endRunning()
-            .endState(),
-        "Running");
+    return pod(job, suffix, Pods.running(), "Running");
   }
 
   Pod waitingPod(Job job, String suffix, String reason, String message) {
@@ -162,54 +129,18 @@ final class Cluster {
   }
 
   void unschedulablePod(Job job, String suffix) {
-    Map<String, String> labels = job.getSpec().getTemplate().getMetadata().getLabels();
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(job.getMetadata().getName() + "-" + suffix)
-            .withNamespace(job.getMetadata().getNamespace())
-            .withLabels(labels)
-            .withCreationTimestamp(Instant.now().toString())
-            .endMetadata()
-            .withNewStatus()
-            .withPhase("Pending")
-            .addNewCondition()
-            .withType("PodScheduled")
-            .withStatus("False")
-            .withReason("Unschedulable")
-            .withMessage("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
-            .endCondition()
-            .endStatus()
-            .build();
-    client.resource(pod).create();
+    client
+        .resource(
+            Pods.unschedulable(
+                job,
+                job.getMetadata().getName() + "-" + suffix,
+                "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."))
+        .create();
   }
 
   /** Sets Job status as the job controller would. */
   void jobStatus(Job job, Integer active, Integer failed, String conditionType, String reason) {
-    Job current = job(job.getMetadata().getNamespace(), job.getMetadata().getName());
-    current.setStatus(
-        new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder()
-            .withActive(active)
-            .withFailed(failed)
-            .withStartTime(Instant.now().minusSeconds(60).toString())
-            .build());
-    if (conditionType != null) {
-      current
-          .getStatus()
-          .setConditions(
-              java.util.List.of(
-                  new JobConditionBuilder()
-                      .withType(conditionType)
-                      .withStatus("True")
-                      .withReason(reason)
-                      .withLastTransitionTime(Instant.now().toString())
-                      .build()));
-      if ("Complete".equals(conditionType)) {
-        current.getStatus().setCompletionTime(Instant.now().toString());
-        current.getStatus().setSucceeded(1);
-      }
-    }
-    client.resource(current).updateStatus();
+    Jobs.setStatus(client, job, active, failed, conditionType, reason);
   }
 
   /** The trainer's progress write. */

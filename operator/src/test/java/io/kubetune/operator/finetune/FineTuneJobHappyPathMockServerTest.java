@@ -24,7 +24,6 @@ import io.kubetune.contract.EvalMetrics;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.contract.TrainerProgress;
 import io.kubetune.contract.TrainerResult;
-import io.kubetune.contract.TrainerStage;
 import io.kubetune.operator.OperatorBootstrap;
 import io.kubetune.operator.api.v1alpha1.Conditions;
 import io.kubetune.operator.api.v1alpha1.FineTuneJob;
@@ -32,7 +31,7 @@ import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus;
 import io.kubetune.operator.api.v1alpha1.FineTuneJobStatus.Phase;
 import io.kubetune.operator.api.v1alpha1.Reasons;
 import io.kubetune.operator.testing.GeneratedCrds;
-import java.time.Instant;
+import io.kubetune.operator.testing.TrainerProgresses;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -122,22 +121,9 @@ class FineTuneJobHappyPathMockServerTest {
     cluster.runningPod(trainer, "t1");
     cluster.awaitPhase(NS, "chat-lora", Phase.Running);
     TrainerProgress p =
-        new TrainerProgress(
-            Contract.SCHEMA_VERSION,
-            TrainerStage.TRAINING,
-            50L,
-            200L,
-            0.5,
-            400000L,
-            1500.0,
-            1.25,
-            1.8e-4,
-            new EvalMetrics(1.4, 0.61),
-            new EvalMetrics(2.1, 0.42),
+        TrainerProgresses.training(
             Map.of("batchSize", 8, "learningRate", 2.0e-4),
-            null,
-            List.of(new CheckpointInfo(50, "/artifacts/checkpoints/chat-lora/step-50", 1.4)),
-            Instant.now().toString());
+            List.of(new CheckpointInfo(50, "/artifacts/checkpoints/chat-lora/step-50", 1.4)));
     cluster.writeProgress(NS, "chat-lora", Contract.write(p));
     FineTuneJob running =
         cluster.awaitStatus(
