@@ -419,10 +419,19 @@ public final class LlamaModel implements AutoCloseable {
             .mul(Float.MAX_VALUE);
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       String p = "model.layers." + i + ".";
-      NDArray x = rmsNorm(h, weights.get(p + "input_layernorm.weight"));
-      h = h.add(attention(i, p, x, cosSin, maskBias, cache));
-      x = rmsNorm(h, weights.get(p + "post_attention_layernorm.weight"));
-      h = h.add(mlp(p, x));
+      // A scope per layer frees the layer's temporaries as soon as it is done, as Python's
+      // reference counting does; otherwise every intermediate of every layer stays alive until the
+      // caller's step scope closes. Autograd holds its own references to the tensors it saved, so
+      // closing our handles never takes them away from backward. Only the layer output survives.
+      try (NDScope layer = new NDScope()) {
+        layer.suppressNotUsedWarning();
+        NDArray x = rmsNorm(h, weights.get(p + "input_layernorm.weight"));
+        NDArray mid = h.add(attention(i, p, x, cosSin, maskBias, cache));
+        x = rmsNorm(mid, weights.get(p + "post_attention_layernorm.weight"));
+        h = mid.add(mlp(p, x));
+        NDScope.unregister(h);
+      }
+      NDScope.register(h);
     }
     h = rmsNorm(h, weights.get("model.norm.weight"));
     if (cache != null) {
@@ -487,9 +496,14 @@ public final class LlamaModel implements AutoCloseable {
       k = k.repeat(1, groups);
       v = v.repeat(1, groups);
     }
-    NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scaling);
-    scores = scores.add(maskBias);
-    NDArray probs = scores.softmax(-1);
+    // Scaling q [B, H, T, hd] costs T / hd times less than scaling the scores [B, H, T, T] (and
+    // is exact for power-of-two head sizes). The [B, H, T, T] temporaries that backward does not
+    // need (softmax saves only its output) are freed at once instead of at the end of the layer.
+    NDArray scores = Scalars.mul(q, scaling).matMul(k.transpose(0, 1, 3, 2));
+    NDArray masked = scores.add(maskBias);
+    scores.close();
+    NDArray probs = masked.softmax(-1);
+    masked.close();
     NDArray out =
         probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numAttentionHeads() * hd);
     return linears.get(p + "self_attn.o_proj").forward(out);
@@ -507,10 +521,16 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * RMSNorm as HF: normalize in f32, then scale by the weight (activation stays the left operand).
+   *
+   * <p>Multiplies by {@code 1 / sqrt(variance + eps)} computed on {@code [B, T, 1]}, which is how
+   * torch's CPU {@code rsqrt} computes it: dividing the full activation instead costs a more
+   * expensive backward over {@code [B, T, hidden]}.
    */
   private NDArray rmsNorm(NDArray x, NDArray weight) {
     NDArray variance = x.square().mean(new int[] {-1}, true);
-    return x.div(variance.add((float) config.rmsNormEps()).sqrt()).mul(weight);
+    NDArray std = variance.add((float) config.rmsNormEps()).sqrt();
+    NDArray inverse = Scalars.reciprocal(std);
+    return x.mul(inverse).mul(weight);
   }
 
   @Override
