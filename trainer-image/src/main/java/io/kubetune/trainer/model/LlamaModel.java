@@ -490,22 +490,29 @@ public final class LlamaModel implements AutoCloseable {
       k = kv[0];
       v = kv[1];
     }
-    int groups = config.kvGroups();
-    if (groups > 1) {
-      // repeat_interleave on the head axis: query head j reads kv head j / groups, as HF repeat_kv.
-      k = k.repeat(1, groups);
-      v = v.repeat(1, groups);
-    }
+    int heads = config.numAttentionHeads();
+    int kvHeads = config.numKeyValueHeads();
+    long groups = config.kvGroups();
+    long total = k.getShape().get(2);
+    // Grouped-query attention without copying keys and values per query head: query head j reads
+    // kv head j / groups (HF repeat_kv), so the queries of one kv head's group are stacked along
+    // the sequence axis, [B, kvHeads, groups * T, hd], and multiply that kv head's keys directly.
     // Scaling q [B, H, T, hd] costs T / hd times less than scaling the scores [B, H, T, T] (and
     // is exact for power-of-two head sizes). The [B, H, T, T] temporaries that backward does not
     // need (softmax saves only its output) are freed at once instead of at the end of the layer.
-    NDArray scores = Scalars.mul(q, scaling).matMul(k.transpose(0, 1, 3, 2));
+    NDArray grouped = Scalars.mul(q, scaling).reshape(b, kvHeads, groups * t, hd);
+    NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).reshape(b, heads, t, total);
     NDArray masked = scores.add(maskBias);
     scores.close();
     NDArray probs = masked.softmax(-1);
     masked.close();
     NDArray out =
-        probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numAttentionHeads() * hd);
+        probs
+            .reshape(b, kvHeads, groups * t, total)
+            .matMul(v)
+            .reshape(b, heads, t, hd)
+            .transpose(0, 2, 1, 3)
+            .reshape(b, t, (long) heads * hd);
     return linears.get(p + "self_attn.o_proj").forward(out);
   }
 
