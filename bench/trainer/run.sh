@@ -26,11 +26,12 @@ echo "preparing model and data in $work" >&2
   -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
 cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
 
-# The trainer image's JVM options (trainer-image/Dockerfile ENTRYPOINT), so that the figures are
-# those of production: the heap is a quarter of the memory, tensors live in native memory.
+# The trainer image's JVM options and malloc setting (trainer-image/Dockerfile ENTRYPOINT and
+# ENV), so that the figures are those of production: the heap is a quarter of the memory (tensors
+# live in native memory) and allocations of 8 MiB and more are returned to the kernel when freed.
 java_opts="-XX:MaxRAMPercentage=25"
-echo "ours: $threads threads, $java_opts" >&2
-java $java_opts -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
+echo "ours: $threads threads, $java_opts, MALLOC_MMAP_THRESHOLD_=8388608" >&2
+MALLOC_MMAP_THRESHOLD_=8388608 java $java_opts -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlogback.configurationFile="$here/logback-bench.xml" \
   -cp "$cp" io.kubetune.trainer.train.TrainingBenchmark \
   "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" | tail -n 1 > "$work/ours.json"
