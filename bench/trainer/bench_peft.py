@@ -36,6 +36,14 @@ def prepare(work, seq_len, examples):
     print(json.dumps({"parameters": sum(p.numel() for p in model.parameters())}))
 
 
+def rss_mib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def train(work, threads, batch, warmup, steps, rank):
     import torch
     import torch.nn.functional as F
@@ -48,6 +56,7 @@ def train(work, threads, batch, warmup, steps, rank):
     model = get_peft_model(base, LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0,
                                             target_modules="all-linear", task_type="CAUSAL_LM"))
     model.train()
+    setup_rss = rss_mib("VmRSS:")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
     data = json.load(open(os.path.join(work, "data.json")))
@@ -76,7 +85,7 @@ def train(work, threads, batch, warmup, steps, rank):
     print(json.dumps({"tokensPerSecond": tokens / seconds, "seconds": seconds, "tokens": tokens,
                       "medianStepTokensPerSecond": ids.numel() / durations[len(durations) // 2],
                       "bestStepTokensPerSecond": ids.numel() / durations[0],
-                      "finalLoss": float(loss.detach()),
+                      "finalLoss": float(loss.detach()), "setupRssMiB": setup_rss,
                       "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
 
 

@@ -17,6 +17,8 @@ if [ ! -f "$jar" ] || [ -n "$(find "$root/trainer-image/src/main" "$root/contrac
   (cd "$root" && mvn -B -ntp -q -pl trainer-image -am package -DskipTests)
 fi
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
+# As the trainer image (trainer-image/Dockerfile): large tensors get their own mapping.
+export MALLOC_MMAP_THRESHOLD_=8388608
 # One intra-op thread: a model this small gains nothing from more, and on a busy machine
 # OpenMP threads that spin while waiting for each other make training many times slower.
 threads="${OMP_NUM_THREADS:-1}"

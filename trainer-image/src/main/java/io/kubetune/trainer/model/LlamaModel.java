@@ -481,10 +481,19 @@ public final class LlamaModel implements AutoCloseable {
             .mul(Float.MAX_VALUE);
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       String p = "model.layers." + i + ".";
-      NDArray x = Casts.to(rmsNorm(h, weights.get(p + "input_layernorm.weight")), computeType);
-      h = h.add(attention(i, p, x, cosSin, maskBias, cache));
-      x = Casts.to(rmsNorm(h, weights.get(p + "post_attention_layernorm.weight")), computeType);
-      h = h.add(mlp(p, x));
+      // A scope per layer frees the layer's temporaries as soon as it is done, as Python's
+      // reference counting does; otherwise every intermediate of every layer stays alive until the
+      // caller's step scope closes. Autograd holds its own references to the tensors it saved, so
+      // closing our handles never takes them away from backward. Only the layer output survives.
+      try (NDScope layer = new NDScope()) {
+        layer.suppressNotUsedWarning();
+        NDArray x = Casts.to(rmsNorm(h, weights.get(p + "input_layernorm.weight")), computeType);
+        NDArray mid = h.add(attention(i, p, x, cosSin, maskBias, cache));
+        x = Casts.to(rmsNorm(mid, weights.get(p + "post_attention_layernorm.weight")), computeType);
+        h = mid.add(mlp(p, x));
+        NDScope.unregister(h);
+      }
+      NDScope.register(h);
     }
     h = rmsNorm(h, weights.get("model.norm.weight"));
     if (cache != null) {
@@ -543,18 +552,30 @@ public final class LlamaModel implements AutoCloseable {
       k = kv[0];
       v = kv[1];
     }
-    int groups = config.kvGroups();
-    if (groups > 1) {
-      // repeat_interleave on the head axis: query head j reads kv head j / groups, as HF repeat_kv.
-      k = k.repeat(1, groups);
-      v = v.repeat(1, groups);
-    }
-    NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), scaling);
+    int heads = config.numAttentionHeads();
+    int kvHeads = config.numKeyValueHeads();
+    long groups = config.kvGroups();
+    long total = k.getShape().get(2);
+    // Grouped-query attention without copying keys and values per query head: query head j reads
+    // kv head j / groups (HF repeat_kv), so the queries of one kv head's group are stacked along
+    // the sequence axis, [B, kvHeads, groups * T, hd], and multiply that kv head's keys directly.
+    // Scaling q [B, H, T, hd] costs T / hd times less than scaling the scores [B, H, T, T] (and
+    // is exact for power-of-two head sizes). The [B, H, T, T] temporaries that backward does not
+    // need (softmax saves only its output) are freed at once instead of at the end of the layer.
+    NDArray grouped = Scalars.mul(q, scaling).reshape(b, kvHeads, groups * t, hd);
+    NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).reshape(b, heads, t, total);
     // Under fp16 the fp32 mask promotes the scores to fp32: softmax runs in fp32, as autocast does.
-    scores = scores.add(maskBias);
-    NDArray probs = Casts.to(scores.softmax(-1), v.getDataType());
+    NDArray masked = scores.add(maskBias);
+    scores.close();
+    NDArray probs = Casts.to(masked.softmax(-1), v.getDataType());
+    masked.close();
     NDArray out =
-        probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numAttentionHeads() * hd);
+        probs
+            .reshape(b, kvHeads, groups * t, total)
+            .matMul(v)
+            .reshape(b, heads, t, hd)
+            .transpose(0, 2, 1, 3)
+            .reshape(b, t, (long) heads * hd);
     return linears.get(p + "self_attn.o_proj").forward(out);
   }
 
@@ -570,10 +591,16 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * RMSNorm as HF: normalize in f32, then scale by the weight (activation stays the left operand).
+   *
+   * <p>Multiplies by {@code 1 / sqrt(variance + eps)} computed on {@code [B, T, 1]}, which is how
+   * torch's CPU {@code rsqrt} computes it: dividing the full activation instead costs a more
+   * expensive backward over {@code [B, T, hidden]}.
    */
   private NDArray rmsNorm(NDArray x, NDArray weight) {
     NDArray variance = x.square().mean(new int[] {-1}, true);
-    return x.div(variance.add((float) config.rmsNormEps()).sqrt()).mul(weight);
+    NDArray std = variance.add((float) config.rmsNormEps()).sqrt();
+    NDArray inverse = Scalars.reciprocal(std);
+    return x.mul(inverse).mul(weight);
   }
 
   @Override

@@ -27,6 +27,11 @@ public final class Scalars {
     return x.div(constant(x, c));
   }
 
+  /** {@code 1 / x}, safe under autograd. */
+  public static NDArray reciprocal(NDArray x) {
+    return constant(x, 1f).div(x);
+  }
+
   private static NDArray constant(NDArray like, float c) {
     return like.getManager().full(new Shape(), c, like.getDataType());
   }

@@ -27,17 +27,23 @@ import java.util.Map;
 /**
  * One safetensors file opened for reading.
  *
- * <p>Only the header is read at open; each tensor is memory-mapped when it is loaded, so files
- * larger than 2 GiB work and nothing holds the whole file in a {@code byte[]}. Floating-point
- * tensors are widened to f32 in Java (bf16 cannot exist as a DJL PyTorch array).
+ * <p>Only the header is read at open; each tensor is read when it is loaded, a small buffer at a
+ * time, so files larger than 2 GiB work and nothing holds the whole file in a {@code byte[]}.
+ * Floating-point tensors are widened to f32 in Java (bf16 cannot exist as a DJL PyTorch array).
+ * Loading does not memory-map: mapped pages stay resident, and count in the process RSS next to the
+ * copy in native memory, until a garbage collection happens to unmap them.
  */
 public final class SafetensorsFile implements AutoCloseable {
 
   /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
   static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-  /** Largest mapping made at once; larger reads are converted in pieces. */
-  private static final long MAX_CHUNK_BYTES = 1L << 30;
+  /** Bytes read from the file at once while converting to f32. */
+  private static final int READ_BYTES = 1 << 20;
+
+  private static final ThreadLocal<ByteBuffer> READ_BUFFER =
+      ThreadLocal.withInitial(
+          () -> ByteBuffer.allocateDirect(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN));
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -358,7 +364,7 @@ public final class SafetensorsFile implements AutoCloseable {
     return target;
   }
 
-  private static final int STAGING_FLOATS = 1 << 22;
+  private static final int STAGING_FLOATS = 1 << 20;
 
   private static final ThreadLocal<ByteBuffer> STAGING = new ThreadLocal<>();
 
@@ -403,11 +409,19 @@ public final class SafetensorsFile implements AutoCloseable {
   private void convertRange(TensorInfo info, long first, long count, FloatBuffer dst)
       throws SafetensorsException {
     int size = info.dtype().byteSize();
-    long chunkElems = MAX_CHUNK_BYTES / size;
+    long chunkElems = READ_BYTES / size;
+    ByteBuffer src = READ_BUFFER.get();
     for (long done = 0; done < count; done += chunkElems) {
-      long n = Math.min(chunkElems, count - done);
-      ByteBuffer src = map(info, info.begin() + (first + done) * size, n * size);
-      int len = (int) n;
+      int len = (int) Math.min(chunkElems, count - done);
+      src.clear().limit(len * size);
+      long position = dataStart + info.begin() + (first + done) * size;
+      try {
+        readFully(channel, src, position);
+      } catch (IOException e) {
+        throw new SafetensorsException(
+            path + ": cannot read tensor '" + info.name() + "': " + e.getMessage(), e);
+      }
+      src.flip();
       switch (info.dtype()) {
         case F32 -> dst.put(src.asFloatBuffer());
         case F64 -> {

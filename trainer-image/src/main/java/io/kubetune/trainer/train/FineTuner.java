@@ -262,6 +262,8 @@ public final class FineTuner {
           NDArray logits = job.model().logits(batch.inputIds(), batch.attentionMask());
           NDArray microLoss =
               Scalars.div(CausalLmLoss.sums(logits, batch.labels()).nllSum(), denominator);
+          // [B, T, vocab] that backward does not read: free it before backward, not after.
+          logits.close();
           float value = microLoss.getFloat();
           if (!Float.isFinite(value)) {
             // Loss scaling cures overflowing gradients, not an overflowing forward pass.

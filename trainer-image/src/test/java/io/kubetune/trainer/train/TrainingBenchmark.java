@@ -45,6 +45,7 @@ public final class TrainingBenchmark {
               .build();
       LoraAdapter adapter =
           LoraAdapter.apply(config, model.linears(), model::replaceLinear, manager, 0);
+      double setupRssMiB = statusMiB("VmRSS:");
       TrainingResult result =
           FineTuner.run(
               FineTuner.TrainingJob.builder()
@@ -79,14 +80,15 @@ public final class TrainingBenchmark {
       System.out.printf(
           "{\"tokensPerSecond\": %.3f, \"seconds\": %.3f, \"tokens\": %d,"
               + " \"medianStepTokensPerSecond\": %.3f, \"bestStepTokensPerSecond\": %.3f,"
-              + " \"finalLoss\": %.6f, \"peakRssMiB\": %.1f}%n",
+              + " \"finalLoss\": %.6f, \"setupRssMiB\": %.1f, \"peakRssMiB\": %.1f}%n",
           tokens / seconds,
           seconds,
           tokens,
           perStep.get((perStep.size() - 1) / 2),
           perStep.get(perStep.size() - 1),
           last.trainLoss(),
-          peakRssMiB());
+          setupRssMiB,
+          statusMiB("VmHWM:"));
     }
   }
 
@@ -98,10 +100,13 @@ public final class TrainingBenchmark {
     return out;
   }
 
-  /** VmHWM: the peak resident set of this process, the same figure as Python's ru_maxrss. */
-  private static double peakRssMiB() throws IOException {
+  /**
+   * A memory figure of this process from {@code /proc/self/status}: {@code VmRSS:} (resident now)
+   * or {@code VmHWM:} (peak resident set, the same figure as Python's ru_maxrss).
+   */
+  private static double statusMiB(String field) throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("VmHWM:")) {
+      if (line.startsWith(field)) {
         return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
       }
     }
