@@ -22,9 +22,8 @@ trap 'rm -rf "$work"' EXIT
   -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
 cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
 java_run() {
-  # Same JVM settings as bench/trainer-qlora (a young generation large enough that no GC runs
-  # inside a step); every method gets the same heap.
-  java -Xmx3g -Xmn2g -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
+  # The trainer image's JVM and allocator settings (trainer-image/Dockerfile), for every method.
+  MALLOC_MMAP_THRESHOLD_=8388608 java -XX:MaxRAMPercentage=25 -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
     -Dlogback.configurationFile="$root/bench/trainer/logback-bench.xml" \
     -cp "$cp" "$@"
 }
