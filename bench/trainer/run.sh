@@ -28,10 +28,10 @@ cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$
 
 # The trainer image's JVM options and malloc setting (trainer-image/Dockerfile ENTRYPOINT and
 # ENV), so that the figures are those of production: the heap is a quarter of the memory (tensors
-# live in native memory) and allocations of 8 MiB and more are returned to the kernel when freed.
+# live in native memory) and allocations of 32 MiB and more are returned to the kernel when freed.
 java_opts="-XX:MaxRAMPercentage=25"
-echo "ours: $threads threads, $java_opts, MALLOC_MMAP_THRESHOLD_=8388608" >&2
-MALLOC_MMAP_THRESHOLD_=8388608 java $java_opts -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
+echo "ours: $threads threads, $java_opts, MALLOC_MMAP_THRESHOLD_=33554432" >&2
+MALLOC_MMAP_THRESHOLD_=33554432 java $java_opts -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlogback.configurationFile="$here/logback-bench.xml" \
   -cp "$cp" io.kubetune.trainer.train.TrainingBenchmark \
   "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" | tail -n 1 > "$work/ours.json"

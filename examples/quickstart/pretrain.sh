@@ -31,7 +31,7 @@ fi
 (cd "$root" && mvn -B -ntp -q -pl trainer-image -am package -DskipTests)
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 # As the trainer image (trainer-image/Dockerfile): large tensors get their own mapping.
-export MALLOC_MMAP_THRESHOLD_=8388608
+export MALLOC_MMAP_THRESHOLD_=33554432
 java -Dai.djl.pytorch.num_threads="$OMP_NUM_THREADS" -Dai.djl.pytorch.num_interop_threads=1 \
   -cp "$root/trainer-image/target/kubetune-trainer.jar" io.kubetune.trainer.full.PretrainCommand \
   --corpus "$work/corpus-train.txt" --validation "$work/corpus-heldout.txt" \

@@ -18,7 +18,7 @@ if [ ! -f "$jar" ] || [ -n "$(find "$root/trainer-image/src/main" "$root/contrac
 fi
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 # As the trainer image (trainer-image/Dockerfile): large tensors get their own mapping.
-export MALLOC_MMAP_THRESHOLD_=8388608
+export MALLOC_MMAP_THRESHOLD_=33554432
 # One intra-op thread: a model this small gains nothing from more, and on a busy machine
 # OpenMP threads that spin while waiting for each other make training many times slower.
 threads="${OMP_NUM_THREADS:-1}"

@@ -1,6 +1,5 @@
 package io.kubetune.trainer.job;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import io.kubetune.contract.EvalMetrics;
@@ -42,8 +41,8 @@ final class Evaluator {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         Batch batch = Batch.collate(micro, manager, opts.padTokenId(), opts.maxSeqLength());
-        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask());
-        CausalLmLoss.Sums sums = CausalLmLoss.sums(logits, batch.labels());
+        CausalLmLoss.Sums sums =
+            model.lossSums(batch.inputIds(), batch.attentionMask(), batch.labels());
         nll += sums.nllSum().getFloat();
         correct += sums.correct().getFloat();
         labelTokens += batch.labelTokens();

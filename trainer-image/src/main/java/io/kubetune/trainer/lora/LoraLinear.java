@@ -67,14 +67,14 @@ public final class LoraLinear implements Linear {
     NDArray a = Casts.to(loraA, x.getDataType(), x.getManager());
     NDArray b = Casts.to(loraB, x.getDataType(), x.getManager());
     NDArray down = ai.djl.nn.core.Linear.linear(in, a).singletonOrThrow();
-    NDArray up = ai.djl.nn.core.Linear.linear(down, b).singletonOrThrow();
-    NDArray scaled = Scalars.mul(up, scale);
-    NDArray out = result.add(scaled);
+    // Scaling the rank-r activation [.., r] instead of the output [.., out] (PEFT scales the
+    // latter) is the same product, with the multiplication and its backward r / out as large.
+    NDArray up = ai.djl.nn.core.Linear.linear(Scalars.mul(down, scale), b).singletonOrThrow();
+    NDArray out = result.add(up);
     // Free the output-sized temporaries now rather than at the end of the step scope, as Python's
     // reference counting would. Only arrays that autograd does not save may be closed here:
-    // closing a saved one (the dropout output, the rank-r activation) corrupts the backward pass.
+    // closing a saved one (the dropout output, the rank-r activations) corrupts the backward pass.
     up.close();
-    scaled.close();
     result.close();
     return out;
   }

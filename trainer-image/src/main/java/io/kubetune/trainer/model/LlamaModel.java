@@ -426,9 +426,19 @@ public final class LlamaModel implements AutoCloseable {
    * @return logits {@code [B, T, vocab]} in f32, in {@code inputIds}' manager
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-    NDArray hidden = Casts.to(hiddenStates(inputIds, attentionMask, cache), computeType);
+    return head(hiddenStates(inputIds, attentionMask, cache));
+  }
+
+  /**
+   * Applies {@code lm_head} to hidden states of {@link #hiddenStates} (any leading shape, e.g. the
+   * {@code [N, hidden]} rows of selected positions).
+   *
+   * @return f32 logits {@code [..., vocab]}
+   */
+  public NDArray head(NDArray hidden) {
     // The loss and sampling read fp32 logits (autocast computes the loss in fp32 too).
-    return Casts.to(linears.get("lm_head").forward(hidden), DataType.FLOAT32);
+    return Casts.to(
+        linears.get("lm_head").forward(Casts.to(hidden, computeType)), DataType.FLOAT32);
   }
 
   /**

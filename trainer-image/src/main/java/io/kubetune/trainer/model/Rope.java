@@ -60,21 +60,29 @@ public final class Rope {
   }
 
   /**
-   * Cosines and sines for positions {@code [start, start + length)}, each {@code [1, 1, length,
-   * headDim]}, in {@code manager}; {@code invFreq} is {@code [1, headDim / 2]}.
+   * Cosines and sign-folded sines for positions {@code [start, start + length)}, each {@code [1, 1,
+   * length, headDim]}, in {@code manager}; {@code invFreq} is {@code [1, headDim / 2]}. The first
+   * half of the sines is negated, so that {@link #apply} needs no negation of {@code x}.
    */
   static NDArray[] cosSin(NDManager manager, NDArray invFreq, int start, int length) {
     NDArray pos = manager.arange(start, start + length, 1, DataType.FLOAT32).reshape(length, 1);
     NDArray freqs = pos.mul(invFreq);
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), 1);
-    return new NDArray[] {emb.cos().reshape(1, 1, length, -1), emb.sin().reshape(1, 1, length, -1)};
+    NDArray sin = freqs.sin();
+    NDArray signedSin = NDArrays.concat(new NDList(sin.neg(), sin), 1);
+    return new NDArray[] {emb.cos().reshape(1, 1, length, -1), signedSin.reshape(1, 1, length, -1)};
   }
 
-  /** Applies the rotation to {@code x} of shape {@code [B, heads, T, headDim]}. */
-  static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
+  /**
+   * Applies the rotation to {@code x} of shape {@code [B, heads, T, headDim]}: {@code x * cos +
+   * rotate_half(x) * sin} as HF, with {@code rotate_half(x) = [-x2, x1]}. Multiplying the halves
+   * swapped by the sign-folded sines of {@link #cosSin} gives the same products exactly, without
+   * negating an activation forward and backward.
+   */
+  static NDArray apply(NDArray x, NDArray cos, NDArray signedSin) {
     long half = x.getShape().get(3) / 2;
     NDList parts = x.split(new long[] {half}, 3);
-    NDArray rotated = NDArrays.concat(new NDList(parts.get(1).neg(), parts.get(0)), 3);
-    return x.mul(cos).add(rotated.mul(sin));
+    NDArray swapped = NDArrays.concat(new NDList(parts.get(1), parts.get(0)), 3);
+    return x.mul(cos).add(swapped.mul(signedSin));
   }
 }

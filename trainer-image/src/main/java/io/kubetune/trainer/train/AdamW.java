@@ -65,19 +65,40 @@ public final class AdamW {
     double stepSize = lr / bias1;
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
+      // The constants as 0-dim tensors made once per step, not once per parameter and operation
+      // (DJL's muli(Number) creates and frees a tensor each time): the same double-valued operands,
+      // a seventh of the native calls for them. The step scope frees them.
+      NDManager sm = null;
+      NDArray decay = null;
+      NDArray oneMinusBeta1 = null;
+      NDArray beta2Array = null;
+      NDArray oneMinusBeta2 = null;
+      NDArray bias2 = null;
+      NDArray epsArray = null;
+      NDArray stepArray = null;
       for (int i = 0; i < params.size(); i++) {
         NDArray p = params.get(i);
         NDArray g = p.getGradient();
         NDArray m = expAvg.get(i);
         NDArray v = expAvgSq.get(i);
+        if (sm == null) {
+          sm = m.getManager();
+          decay = sm.create(1 - lr * weightDecay);
+          oneMinusBeta1 = sm.create(1 - beta1);
+          beta2Array = sm.create(beta2);
+          oneMinusBeta2 = sm.create(1 - beta2);
+          bias2 = sm.create(bias2Sqrt);
+          epsArray = sm.create(eps);
+          stepArray = sm.create(stepSize);
+        }
         if (weightDecay != 0) {
-          p.muli(1 - lr * weightDecay);
+          p.muli(decay);
         }
         // torch uses lerp for the first moment: m + (1 - beta1) * (g - m).
-        m.addi(g.sub(m).muli(1 - beta1));
-        v.muli(beta2).addi(g.square().muli(1 - beta2));
-        NDArray denom = v.sqrt().divi(bias2Sqrt).addi(eps);
-        p.subi(m.div(denom).muli(stepSize));
+        m.addi(g.sub(m).muli(oneMinusBeta1));
+        v.muli(beta2Array).addi(g.square().muli(oneMinusBeta2));
+        NDArray denom = v.sqrt().divi(bias2).addi(epsArray);
+        p.subi(m.div(denom).muli(stepArray));
       }
     }
   }

@@ -45,6 +45,20 @@ public final class CausalLmLoss {
   }
 
   /**
+   * The same sums as {@link #sums} over logits of the label positions only.
+   *
+   * @param logits {@code [N, V]}, row {@code k} predicting {@code targets[k]}
+   * @param targets int64 {@code [N]}, no ignored entries
+   */
+  public static Sums selectedSums(NDArray logits, NDArray targets) {
+    NDArray hits =
+        logits.stopGradient().argMax(-1).eq(targets).toType(DataType.FLOAT32, false).sum();
+    NDArray logProbs = logits.logSoftmax(-1);
+    NDArray nll = logProbs.gather(targets.expandDims(-1), -1).sum().neg();
+    return new Sums(nll, hits);
+  }
+
+  /**
    * Summed loss and greedy hits.
    *
    * @param nllSum sum of {@code -log p(label)} over label tokens

@@ -259,11 +259,12 @@ public final class FineTuner {
           microScope.suppressNotUsedWarning();
           Batch batch = Batch.collate(micro, job.manager(), opts.padTokenId(), opts.maxSeqLength());
           tokens += batch.tokens();
-          NDArray logits = job.model().logits(batch.inputIds(), batch.attentionMask());
           NDArray microLoss =
-              Scalars.div(CausalLmLoss.sums(logits, batch.labels()).nllSum(), denominator);
-          // [B, T, vocab] that backward does not read: free it before backward, not after.
-          logits.close();
+              Scalars.div(
+                  job.model()
+                      .lossSums(batch.inputIds(), batch.attentionMask(), batch.labels())
+                      .nllSum(),
+                  denominator);
           float value = microLoss.getFloat();
           if (!Float.isFinite(value)) {
             // Loss scaling cures overflowing gradients, not an overflowing forward pass.
@@ -325,8 +326,8 @@ public final class FineTuner {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         Batch batch = Batch.collate(micro, job.manager(), opts.padTokenId(), opts.maxSeqLength());
-        NDArray logits = job.model().logits(batch.inputIds(), batch.attentionMask());
-        CausalLmLoss.Sums sums = CausalLmLoss.sums(logits, batch.labels());
+        CausalLmLoss.Sums sums =
+            job.model().lossSums(batch.inputIds(), batch.attentionMask(), batch.labels());
         nll += sums.nllSum().getFloat();
         correct += sums.correct().getFloat();
         labelTokens += batch.labelTokens();

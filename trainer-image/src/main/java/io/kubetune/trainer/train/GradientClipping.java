@@ -1,6 +1,8 @@
 package io.kubetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import java.util.List;
 
@@ -23,21 +25,26 @@ public final class GradientClipping {
   public static double clipGlobalNorm(List<NDArray> params, double maxNorm) {
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      double sumSq = 0;
+      // As torch: the norm of the stacked per-gradient norms, one read-back instead of one per
+      // gradient.
+      NDList norms = new NDList();
       for (NDArray p : params) {
         if (p.hasGradient()) {
-          double n = p.getGradient().norm().getFloat();
-          sumSq += n * n;
+          norms.add(p.getGradient().norm());
         }
       }
-      double total = Math.sqrt(sumSq);
+      if (norms.isEmpty()) {
+        return 0;
+      }
+      double total = NDArrays.stack(norms).norm().getFloat();
       if (maxNorm > 0 && Double.isFinite(total)) {
         double coef = Math.min(1.0, maxNorm / (total + 1e-6));
         // torch multiplies even when the coefficient clamps to 1; skipping that is bit-identical.
         if (coef < 1.0) {
+          NDArray factor = norms.head().getManager().create((float) coef);
           for (NDArray p : params) {
             if (p.hasGradient()) {
-              p.getGradient().muli((float) coef);
+              p.getGradient().muli(factor);
             }
           }
         }

@@ -77,7 +77,7 @@ class LoraTrainingInteropTest {
       PeftAdapter.export(adapter, adapterDir, modelDir.toString());
       FineTuner.run(
           FineTuner.TrainingJob.builder()
-              .setModel((ids, mask) -> model.forward(ids, mask, null))
+              .setModel(CausalLm.of(model))
               .setParameters(adapter.parameters())
               .optTrainingMode(adapter::setTraining)
               .setTrainData(data)

@@ -49,7 +49,7 @@ public final class TrainingBenchmark {
       TrainingResult result =
           FineTuner.run(
               FineTuner.TrainingJob.builder()
-                  .setModel((ids, mask) -> model.forward(ids, mask, null))
+                  .setModel(CausalLm.of(model))
                   .setParameters(adapter.parameters())
                   .optTrainingMode(adapter::setTraining)
                   .setTrainData(data)
