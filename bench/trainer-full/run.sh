@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
 java_run() {
   # The trainer image's JVM and allocator settings (trainer-image/Dockerfile), for every method.
-  MALLOC_MMAP_THRESHOLD_=8388608 java -XX:MaxRAMPercentage=25 -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
+  MALLOC_MMAP_THRESHOLD_=33554432 java -XX:MaxRAMPercentage=25 -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
     -Dlogback.configurationFile="$root/bench/trainer/logback-bench.xml" \
     -cp "$cp" "$@"
 }
