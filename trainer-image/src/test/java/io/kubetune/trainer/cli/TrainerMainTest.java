@@ -405,21 +405,27 @@ class TrainerMainTest {
 
   @Test
   void aRunThatFinishesDuringTheGracePeriodExitsWithItsOwnCode() throws Exception {
-    List<Integer> halted = new java.util.concurrent.CopyOnWriteArrayList<>();
-    GracefulShutdown shutdown =
-        new GracefulShutdown(services.stop(), Duration.ofMinutes(5), halted::add);
-    Thread hook = new Thread(shutdown::onShutdown);
-    hook.start();
-    while (!services.stop().isStopRequested()) {
-      Thread.onSpinWait();
-    }
-    shutdown.finished(0); // the last step ended and the adapter was exported
-    hook.join();
-    assertEquals(List.of(0), halted, "a finished run exits 0, not 143, so it is not retrained");
+    // The last step ended and the adapter was exported.
+    assertEquals(
+        List.of(0),
+        haltsWhenTheRunEndsDuringTheGracePeriod(0),
+        "a finished run exits 0, not 143, so it is not retrained");
   }
 
   @Test
   void aStoppedRunLeavesTheSignalsExitCode() throws Exception {
+    assertEquals(
+        List.of(),
+        haltsWhenTheRunEndsDuringTheGracePeriod(143),
+        "the JVM exits 143 by itself after a stop");
+  }
+
+  /**
+   * Runs the shutdown hook as on SIGTERM, lets the run end with {@code exitCode} once the hook has
+   * asked it to stop, and returns the exit codes the hook halted the JVM with.
+   */
+  private List<Integer> haltsWhenTheRunEndsDuringTheGracePeriod(int exitCode)
+      throws InterruptedException {
     List<Integer> halted = new java.util.concurrent.CopyOnWriteArrayList<>();
     GracefulShutdown shutdown =
         new GracefulShutdown(services.stop(), Duration.ofMinutes(5), halted::add);
@@ -428,9 +434,9 @@ class TrainerMainTest {
     while (!services.stop().isStopRequested()) {
       Thread.onSpinWait();
     }
-    shutdown.finished(143);
+    shutdown.finished(exitCode);
     hook.join();
-    assertEquals(List.of(), halted, "the JVM exits 143 by itself after a stop");
+    return halted;
   }
 
   @Test

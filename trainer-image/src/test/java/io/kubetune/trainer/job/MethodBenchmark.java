@@ -1,22 +1,14 @@
 package io.kubetune.trainer.job;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.contract.MethodFootprint;
 import io.kubetune.contract.TrainerConfig;
 import io.kubetune.trainer.model.LlamaModel;
-import io.kubetune.trainer.train.CausalLm;
+import io.kubetune.trainer.testing.Benchmarks;
 import io.kubetune.trainer.train.FineTuner;
-import io.kubetune.trainer.train.LrSchedule;
-import io.kubetune.trainer.train.StepRecord;
 import io.kubetune.trainer.train.TrainingExample;
-import io.kubetune.trainer.train.TrainingOptions;
 import io.kubetune.trainer.train.TrainingResult;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -47,10 +39,7 @@ public final class MethodBenchmark {
     int steps = Integer.parseInt(args[6]);
     int rank = Integer.parseInt(args[7]);
     int layers = Integer.parseInt(args[8]);
-    List<TrainingExample> data = new ArrayList<>();
-    for (JsonNode e : new ObjectMapper().readTree(work.resolve("data.json").toFile())) {
-      data.add(new TrainingExample(ints(e.get("input_ids")), ints(e.get("labels"))));
-    }
+    List<TrainingExample> data = Benchmarks.readData(work);
     TrainerConfig.Method method =
         switch (mode) {
           case "lora" ->
@@ -81,30 +70,12 @@ public final class MethodBenchmark {
           TrainingMethods.create(method, model, manager, 0, modelDir, Long.MAX_VALUE);
       MethodFootprint f = m.footprint();
       System.gc();
-      double setupRss = status("VmRSS:");
-      boolean reset = resetPeak();
+      double setupRss = Benchmarks.statusMiB("VmRSS:");
+      boolean reset = Benchmarks.resetPeak();
       TrainingResult result =
-          FineTuner.run(
-              FineTuner.TrainingJob.builder()
-                  .setModel(CausalLm.of(model))
-                  .setParameters(m.parameters())
-                  .optTrainingMode(m::setTraining)
-                  .setTrainData(data)
-                  .setOptions(
-                      TrainingOptions.builder()
-                          .optMaxSteps(warmup + steps)
-                          .optBatchSize(batch)
-                          .optShuffle(false)
-                          .optLearningRate(1e-4)
-                          .optLrScheduler(LrSchedule.Type.CONSTANT)
-                          .optMaxSeqLength(0)
-                          .build())
-                  .setManager(manager)
-                  .build());
-      StepRecord before = result.stepHistory().get(warmup - 1);
-      StepRecord last = result.stepHistory().get(result.stepHistory().size() - 1);
-      long tokens = last.trainedTokens() - before.trainedTokens();
-      double seconds = last.elapsedSeconds() - before.elapsedSeconds();
+          Benchmarks.train(
+              model, m.parameters(), m::setTraining, data, batch, warmup + steps, manager);
+      Benchmarks.Measured measured = Benchmarks.afterWarmup(result, warmup);
       System.out.printf(
           "{\"mode\": \"%s\", \"trainableParameters\": %d, \"totalParameters\": %d,"
               + " \"optimizerStateBytes\": %d, \"baseWeightBytes\": %d, \"tokensPerSecond\": %.3f,"
@@ -115,41 +86,13 @@ public final class MethodBenchmark {
           f.totalParameters(),
           f.optimizerStateBytes(),
           f.baseWeightBytes(),
-          tokens / seconds,
-          seconds,
-          tokens,
-          last.trainLoss(),
+          measured.tokensPerSecond(),
+          measured.seconds(),
+          measured.tokens(),
+          measured.last().trainLoss(),
           setupRss,
-          status("VmHWM:"),
+          Benchmarks.statusMiB("VmHWM:"),
           reset);
     }
-  }
-
-  private static int[] ints(JsonNode array) {
-    int[] out = new int[array.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = array.get(i).asInt();
-    }
-    return out;
-  }
-
-  /** Writing 5 to clear_refs resets VmHWM (Linux 4.0+); false where that is not allowed. */
-  private static boolean resetPeak() {
-    try {
-      Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-      return true;
-    } catch (IOException | UnsupportedOperationException e) {
-      return false;
-    }
-  }
-
-  /** A memory figure of this process from /proc/self/status, in MiB. */
-  private static double status(String key) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith(key)) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-      }
-    }
-    return Double.NaN;
   }
 }

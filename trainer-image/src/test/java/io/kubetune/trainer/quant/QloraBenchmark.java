@@ -2,25 +2,18 @@ package io.kubetune.trainer.quant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.model.LlamaModel;
+import io.kubetune.trainer.testing.Benchmarks;
 import io.kubetune.trainer.testing.TinyModels;
-import io.kubetune.trainer.train.CausalLm;
-import io.kubetune.trainer.train.FineTuner;
-import io.kubetune.trainer.train.LrSchedule;
-import io.kubetune.trainer.train.StepRecord;
 import io.kubetune.trainer.train.TrainingExample;
-import io.kubetune.trainer.train.TrainingOptions;
 import io.kubetune.trainer.train.TrainingResult;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -91,10 +84,7 @@ public final class QloraBenchmark {
   private static void run(
       Path work, String mode, int batch, int warmup, int steps, int rank, boolean doubleQuant)
       throws Exception {
-    List<TrainingExample> data = new ArrayList<>();
-    for (JsonNode e : new ObjectMapper().readTree(work.resolve("data.json").toFile())) {
-      data.add(new TrainingExample(ints(e.get("input_ids")), ints(e.get("labels"))));
-    }
+    List<TrainingExample> data = Benchmarks.readData(work);
     try (NDManager manager = NDManager.newBaseManager();
         LlamaModel model = LlamaModel.load(work.resolve("model"), manager)) {
       LoraConfig config =
@@ -130,77 +120,37 @@ public final class QloraBenchmark {
         throw new IllegalArgumentException("mode must be lora or qlora, got " + mode);
       }
       System.gc();
-      double loadPeak = status("VmHWM:");
-      double setupRss = status("VmRSS:");
+      double loadPeak = Benchmarks.statusMiB("VmHWM:");
+      double setupRss = Benchmarks.statusMiB("VmRSS:");
       // Peak while training only: the load peak (fp32 checkpoint before quantization) is reported
       // separately.
-      boolean reset = resetPeak();
+      boolean reset = Benchmarks.resetPeak();
       TrainingResult result =
-          FineTuner.run(
-              FineTuner.TrainingJob.builder()
-                  .setModel(CausalLm.of(model))
-                  .setParameters(adapter.parameters())
-                  .optTrainingMode(adapter::setTraining)
-                  .setTrainData(data)
-                  .setOptions(
-                      TrainingOptions.builder()
-                          .optMaxSteps(warmup + steps)
-                          .optBatchSize(batch)
-                          .optShuffle(false)
-                          .optLearningRate(1e-4)
-                          .optLrScheduler(LrSchedule.Type.CONSTANT)
-                          .optMaxSeqLength(0)
-                          .build())
-                  .setManager(manager)
-                  .build());
-      StepRecord before = result.stepHistory().get(warmup - 1);
-      StepRecord last = result.stepHistory().get(result.stepHistory().size() - 1);
-      long tokens = last.trainedTokens() - before.trainedTokens();
-      double seconds = last.elapsedSeconds() - before.elapsedSeconds();
+          Benchmarks.train(
+              model,
+              adapter.parameters(),
+              adapter::setTraining,
+              data,
+              batch,
+              warmup + steps,
+              manager);
+      Benchmarks.Measured measured = Benchmarks.afterWarmup(result, warmup);
       System.out.printf(
           "{\"mode\": \"%s\", \"tokensPerSecond\": %.3f, \"seconds\": %.3f, \"tokens\": %d,"
               + " \"finalLoss\": %.6f, \"baseWeightBytes\": %d, \"projectionWeightBytes\": %d,"
               + " \"setupRssMiB\": %.1f, \"loadPeakRssMiB\": %.1f, \"trainPeakRssMiB\": %.1f,"
               + " \"peakReset\": %b}%n",
           mode,
-          tokens / seconds,
-          seconds,
-          tokens,
-          last.trainLoss(),
+          measured.tokensPerSecond(),
+          measured.seconds(),
+          measured.tokens(),
+          measured.last().trainLoss(),
           baseBytes,
           quantizableBytes,
           setupRss,
           loadPeak,
-          status("VmHWM:"),
+          Benchmarks.statusMiB("VmHWM:"),
           reset);
     }
-  }
-
-  private static int[] ints(JsonNode array) {
-    int[] out = new int[array.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = array.get(i).asInt();
-    }
-    return out;
-  }
-
-  /** Writing 5 to clear_refs resets VmHWM (Linux 4.0+); false where that is not allowed. */
-  private static boolean resetPeak() {
-    try {
-      Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-      return true;
-    } catch (IOException | UnsupportedOperationException e) {
-      return false;
-    }
-  }
-
-  /** A memory figure of this process from /proc/self/status, in MiB. */
-  private static double status(String key) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith(key)) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-      }
-    }
-    return Double.NaN;
   }
 }

@@ -17,6 +17,7 @@ import io.kubetune.trainer.model.DenseLinear;
 import io.kubetune.trainer.model.Linear;
 import io.kubetune.trainer.model.LlamaConfig;
 import io.kubetune.trainer.model.LlamaModel;
+import io.kubetune.trainer.testing.FixedCompletion;
 import io.kubetune.trainer.testing.TinyModels;
 import io.kubetune.trainer.train.CausalLm;
 import io.kubetune.trainer.train.FineTuner;
@@ -29,15 +30,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** QLoRA on tiny Llama models: what gets quantized, what is released, and that it trains. */
 class QloraTest {
-
-  private static final int SEPARATOR = 35;
-  private static final int[] COMPLETION = {40, 41, 42, 43, 44, TinyModels.EOS};
 
   @TempDir Path dir;
 
@@ -140,8 +137,8 @@ class QloraTest {
   @Test
   void qloraTrainingLowersLossAndLeavesTheCodesBitIdentical() throws Exception {
     Path modelDir = TinyModels.llama().layers(2).kvHeads(2).seed(3).write(dir);
-    List<TrainingExample> train = examples(32, 1);
-    List<TrainingExample> valid = examples(8, 2);
+    List<TrainingExample> train = FixedCompletion.examples(32, 1);
+    List<TrainingExample> valid = FixedCompletion.examples(8, 2);
     try (NDManager m = NDManager.newBaseManager();
         LlamaModel model = LlamaModel.load(modelDir, m)) {
       Qlora qlora =
@@ -246,33 +243,5 @@ class QloraTest {
       assertEquals(expected, List.copyOf(qlora.quantized().keySet()));
       assertInstanceOf(DenseLinear.class, model.linear("model.layers.0.mlp.up_proj"));
     }
-  }
-
-  /** Random word prompts of varying length, each answered with {@link #COMPLETION}. */
-  private static List<TrainingExample> examples(int count, long seed) {
-    Random r = new Random(seed);
-    List<TrainingExample> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int prompt = 2 + r.nextInt(5);
-      List<Integer> ids = new ArrayList<>();
-      List<Integer> labels = new ArrayList<>();
-      ids.add(TinyModels.BOS);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int t = 0; t < prompt; t++) {
-        ids.add(4 + r.nextInt(30));
-        labels.add(TrainingExample.IGNORE_INDEX);
-      }
-      ids.add(SEPARATOR);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int c : COMPLETION) {
-        ids.add(c);
-        labels.add(c);
-      }
-      out.add(
-          new TrainingExample(
-              ids.stream().mapToInt(Integer::intValue).toArray(),
-              labels.stream().mapToInt(Integer::intValue).toArray()));
-    }
-    return out;
   }
 }

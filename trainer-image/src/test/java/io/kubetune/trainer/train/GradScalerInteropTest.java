@@ -3,11 +3,8 @@ package io.kubetune.trainer.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,21 +27,9 @@ class GradScalerInteropTest {
   @Test
   void scalesSkipsAndWeightsMatchTorchGradScaler() throws Exception {
     Random r = new Random(5);
-    List<float[]> init = new ArrayList<>();
-    List<Map<String, Object>> paramsJson = new ArrayList<>();
-    for (long[] shape : SHAPES) {
-      float[] v = gaussian(r, new Shape(shape).size(), 1);
-      init.add(v);
-      paramsJson.add(Map.of("shape", shape, "values", v));
-    }
-    List<List<float[]>> grads = new ArrayList<>();
-    for (int s = 0; s < STEPS; s++) {
-      List<float[]> step = new ArrayList<>();
-      for (long[] shape : SHAPES) {
-        step.add(gaussian(r, new Shape(shape).size(), 0.1 * (1 + s % 4)));
-      }
-      grads.add(step);
-    }
+    List<float[]> init = ParameterFixtures.initialValues(r, SHAPES);
+    List<List<float[]>> grads =
+        ParameterFixtures.gradients(r, SHAPES, STEPS, s -> 0.1 * (1 + s % 4));
     // Overflows early (two in a row), after a growth, and a NaN late.
     Map<String, String> poison = new LinkedHashMap<>();
     poison.put("1", "inf");
@@ -52,7 +37,7 @@ class GradScalerInteropTest {
     poison.put("7", "inf");
     poison.put("12", "nan");
     Map<String, Object> input = new LinkedHashMap<>();
-    input.put("params", paramsJson);
+    input.put("params", ParameterFixtures.toJson(SHAPES, init));
     input.put("grads", grads);
     input.put("poison", poison);
     input.put("lr", 0.05);
@@ -65,12 +50,7 @@ class GradScalerInteropTest {
     JsonNode ref = ReferencePython.run("train_grad_scaler.py", input);
 
     try (NDManager m = NDManager.newBaseManager()) {
-      List<NDArray> params = new ArrayList<>();
-      for (int i = 0; i < SHAPES.length; i++) {
-        NDArray p = m.create(init.get(i), new Shape(SHAPES[i]));
-        p.setRequiresGradient(true);
-        params.add(p);
-      }
+      List<NDArray> params = ParameterFixtures.trainable(m, SHAPES, init);
       AdamW adamw = AdamW.builder().setParameters(params).setManager(m).optWeightDecay(0.1).build();
       adamw.zeroGrad();
       GradScaler scaler =
@@ -95,7 +75,7 @@ class GradScalerInteropTest {
                 default -> Float.NaN;
               };
         }
-        setGradients(m, params, scaled);
+        ParameterFixtures.setGradients(m, params, scaled);
         boolean skip = scaler.unscale(params);
         if (!skip) {
           GradientClipping.clipGlobalNorm(params, 0.5);
@@ -107,13 +87,8 @@ class GradScalerInteropTest {
         scaler.update();
         assertEquals(ref.get("skipped").get(s).asBoolean(), skip, "skipped, step " + s);
         assertEquals(ref.get("scales").get(s).asDouble(), scaler.scale(), 0.0, "scale, step " + s);
-        for (int i = 0; i < params.size(); i++) {
-          float[] ours = params.get(i).toFloatArray();
-          JsonNode theirs = ref.get("params").get(s).get(i);
-          for (int k = 0; k < ours.length; k++) {
-            maxParamErr = Math.max(maxParamErr, Math.abs(ours[k] - theirs.get(k).asDouble()));
-          }
-        }
+        maxParamErr =
+            Math.max(maxParamErr, ParameterFixtures.maxAbsError(params, ref.get("params").get(s)));
       }
       assertEquals(4, skipped);
       assertEquals(STEPS - skipped, adamw.steps(), "skipped steps leave AdamW's step count");
@@ -123,26 +98,5 @@ class GradScalerInteropTest {
               + " error %.3g%n",
           STEPS, skipped, scaler.scale(), maxParamErr);
     }
-  }
-
-  /** Makes autograd leave exactly {@code g} in each gradient: d/dp sum(p * g) = g. */
-  private static void setGradients(NDManager m, List<NDArray> params, List<float[]> grads) {
-    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-      NDArray total = null;
-      for (int i = 0; i < params.size(); i++) {
-        NDArray g = m.create(grads.get(i), params.get(i).getShape());
-        NDArray term = params.get(i).mul(g).sum();
-        total = total == null ? term : total.add(term);
-      }
-      gc.backward(total);
-    }
-  }
-
-  private static float[] gaussian(Random r, long n, double std) {
-    float[] v = new float[Math.toIntExact(n)];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = (float) (r.nextGaussian() * std);
-    }
-    return v;
   }
 }

@@ -10,13 +10,12 @@ import io.kubetune.trainer.export.PeftAdapter;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.model.LlamaModel;
+import io.kubetune.trainer.testing.FixedCompletion;
 import io.kubetune.trainer.testing.TinyModels;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,16 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LlamaFineTuneTest {
 
-  private static final int SEPARATOR = 35;
-  private static final int[] COMPLETION = {40, 41, 42, 43, 44, TinyModels.EOS};
-
   @TempDir Path dir;
 
   @Test
   void learnsAFixedCompletionAndKeepsTheBaseFrozen() throws Exception {
     Path modelDir = TinyModels.llama().layers(2).kvHeads(2).seed(3).write(dir.resolve("model"));
-    List<TrainingExample> train = examples(32, 1);
-    List<TrainingExample> valid = examples(8, 2);
+    List<TrainingExample> train = FixedCompletion.examples(32, 1);
+    List<TrainingExample> valid = FixedCompletion.examples(8, 2);
     TrainingResult result;
     Map<String, float[]> before = new LinkedHashMap<>();
     try (NDManager m = NDManager.newBaseManager();
@@ -118,36 +114,5 @@ class LlamaFineTuneTest {
         trained,
         result.baseline().validTokenAccuracy(),
         result.finalEval().validTokenAccuracy());
-  }
-
-  /** Random word prompts of varying length, each answered with {@link #COMPLETION}. */
-  private static List<TrainingExample> examples(int count, long seed) {
-    Random r = new Random(seed);
-    int vocab = TinyModels.vocabSize();
-    List<TrainingExample> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int prompt = 2 + r.nextInt(5);
-      List<Integer> ids = new ArrayList<>();
-      List<Integer> labels = new ArrayList<>();
-      ids.add(TinyModels.BOS);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int t = 0; t < prompt; t++) {
-        ids.add(4 + r.nextInt(30));
-        labels.add(TrainingExample.IGNORE_INDEX);
-      }
-      // The answer marker ends the prompt, as a chat template's assistant header does.
-      ids.add(SEPARATOR);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int c : COMPLETION) {
-        assertTrue(c < vocab);
-        ids.add(c);
-        labels.add(c);
-      }
-      out.add(
-          new TrainingExample(
-              ids.stream().mapToInt(Integer::intValue).toArray(),
-              labels.stream().mapToInt(Integer::intValue).toArray()));
-    }
-    return out;
   }
 }

@@ -14,14 +14,13 @@ import io.kubetune.trainer.full.TrainableWeights;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.model.LlamaModel;
+import io.kubetune.trainer.testing.FixedCompletion;
 import io.kubetune.trainer.testing.TinyModels;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,9 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  * included) ends where an uninterrupted one does.
  */
 class MixedPrecisionTrainingTest {
-
-  private static final int SEPARATOR = 35;
-  private static final int[] COMPLETION = {40, 41, 42, 43, 44, TinyModels.EOS};
 
   @TempDir Path dir;
   private Path modelDir;
@@ -109,8 +105,8 @@ class MixedPrecisionTrainingTest {
               FineTuner.TrainingJob.builder()
                   .setModel(CausalLm.of(model))
                   .setParameters(weights.arrays())
-                  .setTrainData(examples(32, 1))
-                  .optValidationData(examples(8, 2))
+                  .setTrainData(FixedCompletion.examples(32, 1))
+                  .optValidationData(FixedCompletion.examples(8, 2))
                   .setOptions(
                       TrainingOptions.builder()
                           .optMaxSteps(8)
@@ -250,37 +246,9 @@ class MixedPrecisionTrainingTest {
         .setModel(CausalLm.of(model))
         .setParameters(adapter.parameters())
         .optTrainingMode(adapter::setTraining)
-        .setTrainData(examples(32, 1))
-        .optValidationData(resumeTest ? List.of() : examples(8, 2))
+        .setTrainData(FixedCompletion.examples(32, 1))
+        .optValidationData(resumeTest ? List.of() : FixedCompletion.examples(8, 2))
         .setOptions(opts.build())
         .setManager(m);
-  }
-
-  /** Random word prompts of varying length, each answered with {@link #COMPLETION}. */
-  private static List<TrainingExample> examples(int count, long seed) {
-    Random r = new Random(seed);
-    List<TrainingExample> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int prompt = 2 + r.nextInt(5);
-      List<Integer> ids = new ArrayList<>();
-      List<Integer> labels = new ArrayList<>();
-      ids.add(TinyModels.BOS);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int t = 0; t < prompt; t++) {
-        ids.add(4 + r.nextInt(30));
-        labels.add(TrainingExample.IGNORE_INDEX);
-      }
-      ids.add(SEPARATOR);
-      labels.add(TrainingExample.IGNORE_INDEX);
-      for (int c : COMPLETION) {
-        ids.add(c);
-        labels.add(c);
-      }
-      out.add(
-          new TrainingExample(
-              ids.stream().mapToInt(Integer::intValue).toArray(),
-              labels.stream().mapToInt(Integer::intValue).toArray()));
-    }
-    return out;
   }
 }

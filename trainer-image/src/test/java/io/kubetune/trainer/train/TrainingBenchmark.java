@@ -1,13 +1,10 @@
 package io.kubetune.trainer.train;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubetune.trainer.lora.LoraAdapter;
 import io.kubetune.trainer.lora.LoraConfig;
 import io.kubetune.trainer.model.LlamaModel;
-import java.io.IOException;
-import java.nio.file.Files;
+import io.kubetune.trainer.testing.Benchmarks;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +28,7 @@ public final class TrainingBenchmark {
     int warmup = Integer.parseInt(args[3]);
     int steps = Integer.parseInt(args[4]);
     int rank = Integer.parseInt(args[5]);
-    List<TrainingExample> data = new ArrayList<>();
-    for (JsonNode e : new ObjectMapper().readTree(work.resolve("data.json").toFile())) {
-      data.add(new TrainingExample(ints(e.get("input_ids")), ints(e.get("labels"))));
-    }
+    List<TrainingExample> data = Benchmarks.readData(work);
     try (NDManager manager = NDManager.newBaseManager();
         LlamaModel model = LlamaModel.load(work.resolve("model"), manager)) {
       LoraConfig config =
@@ -45,30 +39,18 @@ public final class TrainingBenchmark {
               .build();
       LoraAdapter adapter =
           LoraAdapter.apply(config, model.linears(), model::replaceLinear, manager, 0);
-      double setupRssMiB = statusMiB("VmRSS:");
+      double setupRssMiB = Benchmarks.statusMiB("VmRSS:");
       TrainingResult result =
-          FineTuner.run(
-              FineTuner.TrainingJob.builder()
-                  .setModel(CausalLm.of(model))
-                  .setParameters(adapter.parameters())
-                  .optTrainingMode(adapter::setTraining)
-                  .setTrainData(data)
-                  .setOptions(
-                      TrainingOptions.builder()
-                          .optMaxSteps(warmup + steps)
-                          .optBatchSize(batch)
-                          .optShuffle(false)
-                          .optLearningRate(1e-4)
-                          .optLrScheduler(LrSchedule.Type.CONSTANT)
-                          .optMaxSeqLength(0)
-                          .build())
-                  .setManager(manager)
-                  .build());
+          Benchmarks.train(
+              model,
+              adapter.parameters(),
+              adapter::setTraining,
+              data,
+              batch,
+              warmup + steps,
+              manager);
       List<StepRecord> history = result.stepHistory();
-      StepRecord before = history.get(warmup - 1);
-      StepRecord last = history.get(history.size() - 1);
-      long tokens = last.trainedTokens() - before.trainedTokens();
-      double seconds = last.elapsedSeconds() - before.elapsedSeconds();
+      Benchmarks.Measured measured = Benchmarks.afterWarmup(result, warmup);
       List<Double> perStep = new ArrayList<>();
       for (int i = warmup; i < history.size(); i++) {
         StepRecord s = history.get(i);
@@ -81,35 +63,14 @@ public final class TrainingBenchmark {
           "{\"tokensPerSecond\": %.3f, \"seconds\": %.3f, \"tokens\": %d,"
               + " \"medianStepTokensPerSecond\": %.3f, \"bestStepTokensPerSecond\": %.3f,"
               + " \"finalLoss\": %.6f, \"setupRssMiB\": %.1f, \"peakRssMiB\": %.1f}%n",
-          tokens / seconds,
-          seconds,
-          tokens,
+          measured.tokensPerSecond(),
+          measured.seconds(),
+          measured.tokens(),
           perStep.get((perStep.size() - 1) / 2),
           perStep.get(perStep.size() - 1),
-          last.trainLoss(),
+          measured.last().trainLoss(),
           setupRssMiB,
-          statusMiB("VmHWM:"));
+          Benchmarks.statusMiB("VmHWM:"));
     }
-  }
-
-  private static int[] ints(JsonNode array) {
-    int[] out = new int[array.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = array.get(i).asInt();
-    }
-    return out;
-  }
-
-  /**
-   * A memory figure of this process from {@code /proc/self/status}: {@code VmRSS:} (resident now)
-   * or {@code VmHWM:} (peak resident set, the same figure as Python's ru_maxrss).
-   */
-  private static double statusMiB(String field) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith(field)) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-      }
-    }
-    return Double.NaN;
   }
 }
