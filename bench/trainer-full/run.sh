@@ -18,15 +18,8 @@ export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-(cd "$root" && mvn -B -ntp -o -q -pl trainer-image -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
-cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
-java_run() {
-  # The trainer image's JVM and allocator settings (trainer-image/Dockerfile), for every method.
-  MALLOC_MMAP_THRESHOLD_=33554432 java -XX:MaxRAMPercentage=25 -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
-    -Dlogback.configurationFile="$root/bench/trainer/logback-bench.xml" \
-    -cp "$cp" "$@"
-}
+# Builds the classpath and defines java_run (the trainer image's JVM and allocator settings).
+source "$root/bench/lib/java-bench.sh"
 
 echo "preparing model and data in $work" >&2
 # The model and random-token data of bench/trainer-qlora: 8 layers, width 512, GQA, 8000 tokens.

@@ -18,21 +18,16 @@ export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-(cd "$root" && mvn -B -ntp -o -q -pl trainer-image -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
-cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
-java_run() {
-  # The trainer image's JVM and allocator settings (trainer-image/Dockerfile), for both sides.
-  MALLOC_MMAP_THRESHOLD_=33554432 java -XX:MaxRAMPercentage=25 -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
-    -Dlogback.configurationFile="$root/bench/trainer/logback-bench.xml" \
-    -cp "$cp" io.kubetune.trainer.quant.QloraBenchmark "$@"
-}
+# Builds the classpath and defines java_run: the trainer image's JVM and allocator settings, for
+# both sides.
+source "$root/bench/lib/java-bench.sh"
+main=io.kubetune.trainer.quant.QloraBenchmark
 
 echo "preparing model and data in $work" >&2
-java_run prepare "$work" "$seq_len" $(( batch * (warmup + steps) ))
+java_run "$main" prepare "$work" "$seq_len" $(( batch * (warmup + steps) ))
 for mode in lora qlora; do
   echo "$mode: $threads threads" >&2
-  java_run run "$work" "$mode" "$threads" "$batch" "$warmup" "$steps" "$rank" "$double_quant" \
+  java_run "$main" run "$work" "$mode" "$threads" "$batch" "$warmup" "$steps" "$rank" "$double_quant" \
     | tail -n 1 > "$work/$mode.json"
 done
 

@@ -22,18 +22,11 @@ trap 'rm -rf "$work"' EXIT
 echo "preparing model and data in $work" >&2
 "$py" "$here/bench_peft.py" prepare "$work" "$seq_len" $(( batch * (warmup + steps) )) >&2
 
-(cd "$root" && mvn -B -ntp -o -q -pl trainer-image -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2)
-cp="$root/trainer-image/target/test-classes:$root/trainer-image/target/classes:$root/contract/target/classes:$(cat "$work/cp.txt")"
-
-# The trainer image's JVM options and malloc setting (trainer-image/Dockerfile ENTRYPOINT and
-# ENV), so that the figures are those of production: the heap is a quarter of the memory (tensors
-# live in native memory) and allocations of 32 MiB and more are returned to the kernel when freed.
-java_opts="-XX:MaxRAMPercentage=25"
+# Builds the classpath and defines java_run: the trainer image's JVM options and malloc setting,
+# so that the figures are those of production.
+source "$root/bench/lib/java-bench.sh"
 echo "ours: $threads threads, $java_opts, MALLOC_MMAP_THRESHOLD_=33554432" >&2
-MALLOC_MMAP_THRESHOLD_=33554432 java $java_opts -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads="$threads" \
-  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlogback.configurationFile="$here/logback-bench.xml" \
-  -cp "$cp" io.kubetune.trainer.train.TrainingBenchmark \
+java_run -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.kubetune.trainer.train.TrainingBenchmark \
   "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" | tail -n 1 > "$work/ours.json"
 echo "reference: $threads threads" >&2
 "$py" "$here/bench_peft.py" train "$work" "$threads" "$batch" "$warmup" "$steps" "$rank" \
