@@ -312,6 +312,30 @@ final class AdapterDeploymentStatusComputer {
     }
     AdapterSynchronizer.DesiredAdapter d = ((Ready) r).desired();
     AdapterResult result = result(o.outcome(), d);
+    if (result == null
+        && previous != null
+        && !o.readyPods().isEmpty()
+        && (previous.phase == AdapterPhase.Failed
+            || (previous.phase == AdapterPhase.Loaded
+                && previous.loadedReplicas != null
+                && previous.loadedReplicas >= o.readyPods().size()))
+        && previous.digest != null
+        && previous.digest.equals(d.digest())) {
+      // No sync result for this version in this process yet (the operator restarted, or the
+      // synchronizer has not run since the spec changed): keep what the last result said instead
+      // of flapping to Staging, which would turn Argo CD Progressing on every operator restart.
+      // The next sync result (at once after a restart) replaces it.
+      a.phase = previous.phase;
+      a.reason = previous.reason;
+      a.message = previous.message;
+      a.servedName = previous.servedName;
+      a.digest = previous.digest;
+      a.loadedReplicas =
+          previous.loadedReplicas == null
+              ? 0
+              : Math.min(previous.loadedReplicas, o.readyPods().size());
+      return a;
+    }
     if (result == null) {
       a.phase = o.readyPods().isEmpty() ? AdapterPhase.Pending : AdapterPhase.Staging;
       a.reason = o.readyPods().isEmpty() ? StatusReasons.NO_READY_REPLICAS : StatusReasons.STAGING;

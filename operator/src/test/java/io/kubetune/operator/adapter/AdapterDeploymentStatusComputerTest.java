@@ -149,4 +149,23 @@ class AdapterDeploymentStatusComputerTest {
     assertEquals("False", condition(needsUser, Conditions.RECONCILING).getStatus());
     assertNotEquals(transientFailure.conditions, needsUser.conditions);
   }
+
+  @Test
+  void anOperatorRestartKeepsTheLastResultUntilTheNextSync() {
+    AdapterDeployment ad = AdapterDeployments.of("ns", "ad").path("a", "a").build();
+    for (AdapterSynchronizer.Phase phase :
+        List.of(AdapterSynchronizer.Phase.LOADED, AdapterSynchronizer.Phase.FAILED)) {
+      AdapterDeploymentStatus before = compute(ad, outcome(phase, "NoFreeLoraSlots", false), T0);
+      ad.setStatus(before);
+      // A new operator process has no sync result yet: the status must not flap to Staging.
+      AdapterDeploymentStatus after = compute(ad, null, T0.plusSeconds(5));
+      assertEquals(before.adapters.get(0).phase, after.adapters.get(0).phase, phase.toString());
+      assertEquals(before.adapters.get(0).loadedReplicas, after.adapters.get(0).loadedReplicas);
+      assertEquals(before.adapters.get(0).message, after.adapters.get(0).message);
+    }
+    // A new version (another digest) is Staging until its result arrives.
+    AdapterDeploymentStatus previous = ad.getStatus();
+    previous.adapters.get(0).digest = "sha256:" + "0".repeat(64);
+    assertEquals(AdapterPhase.Staging, compute(ad, null, T0.plusSeconds(10)).adapters.get(0).phase);
+  }
 }
