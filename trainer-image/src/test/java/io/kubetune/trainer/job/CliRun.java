@@ -1,5 +1,7 @@
 package io.kubetune.trainer.job;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kubetune.contract.Contract;
@@ -176,6 +178,24 @@ final class CliRun {
       }
     }
     return out;
+  }
+
+  /**
+   * The largest absolute difference between two sets of tensors, which must hold the same names and
+   * shapes.
+   */
+  static double maxAbsDiff(Map<String, float[]> expected, Map<String, float[]> actual) {
+    assertEquals(expected.keySet(), actual.keySet());
+    double maxDiff = 0;
+    for (Map.Entry<String, float[]> e : expected.entrySet()) {
+      float[] a = e.getValue();
+      float[] b = actual.get(e.getKey());
+      assertEquals(a.length, b.length, e.getKey());
+      for (int i = 0; i < a.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs((double) a[i] - b[i]));
+      }
+    }
+    return maxDiff;
   }
 
   /** Passes bytes through and hands every completed line to a callback. */

@@ -286,14 +286,7 @@ class FineTuningMethodsCliTest {
     assertEquals(16, firstStep);
     Map<String, float[]> resumed = weights(second.out());
     Map<String, float[]> unbroken = weights(full.out());
-    double maxDiff = 0;
-    for (String name : unbroken.keySet()) {
-      float[] a = unbroken.get(name);
-      float[] b = resumed.get(name);
-      for (int i = 0; i < a.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-      }
-    }
+    double maxDiff = CliRun.maxAbsDiff(unbroken, resumed);
     System.out.printf("full: resumed vs uninterrupted model: max abs diff %.3g%n", maxDiff);
     assertTrue(maxDiff <= 1e-6, "max abs diff " + maxDiff);
     assertEquals(

@@ -296,16 +296,7 @@ class TrainerCliTest {
         CliRun.tensors(dir.resolve("stopped/adapter/adapter_model.safetensors"));
     Map<String, float[]> unbroken =
         CliRun.tensors(adapterDir().resolve("adapter_model.safetensors"));
-    assertEquals(unbroken.keySet(), resumed.keySet());
-    double maxDiff = 0;
-    for (String name : unbroken.keySet()) {
-      float[] a = unbroken.get(name);
-      float[] b = resumed.get(name);
-      assertEquals(a.length, b.length, name);
-      for (int i = 0; i < a.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-      }
-    }
+    double maxDiff = CliRun.maxAbsDiff(unbroken, resumed);
     System.out.printf("resumed vs uninterrupted adapter: max abs diff %.3g%n", maxDiff);
     assertTrue(maxDiff <= 1e-6, "max abs diff " + maxDiff);
     TrainerResult done = Contract.read(second.termination, TrainerResult.class);

@@ -175,16 +175,7 @@ class TrainerProcessResumeTest {
   }
 
   private void assertSameAdapter(String what, Map<String, float[]> resumed) {
-    assertEquals(reference.keySet(), resumed.keySet());
-    double maxDiff = 0;
-    for (Map.Entry<String, float[]> e : reference.entrySet()) {
-      float[] a = e.getValue();
-      float[] b = resumed.get(e.getKey());
-      assertEquals(a.length, b.length, e.getKey());
-      for (int i = 0; i < a.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs((double) a[i] - b[i]));
-      }
-    }
+    double maxDiff = CliRun.maxAbsDiff(reference, resumed);
     System.out.printf("%s: adapter max abs diff vs uninterrupted run %.3g%n", what, maxDiff);
     assertTrue(maxDiff <= TOLERANCE, what + ": max abs diff " + maxDiff);
   }
